@@ -1,0 +1,115 @@
+import type {
+	IAuthenticateGeneric,
+	Icon,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
+
+// The Test button resolves the host with this expression. A name that is not a DNS label must never
+// pick the host that receives the key pair, so it resolves to a reserved, unresolvable name instead
+// (RFC 2606 `.invalid`), whose text tells the user what to fix.
+const testOrigin =
+	'={{ $credentials.baseUrl ? $credentials.baseUrl.replace(/\\/+$/, "") : ' +
+	'(/^[A-Za-z0-9-]{1,63}$/.test($credentials.accountName) && /^[A-Za-z0-9-]{1,63}$/.test($credentials.instance) ' +
+	'? "https://" + $credentials.accountName + "." + $credentials.instance + ".evergage.com" ' +
+	': "https://account-name-and-instance-must-be-letters-digits-hyphens.invalid") }}';
+
+export class EvergageApi implements ICredentialType {
+	name = 'evergageApi';
+
+	displayName = 'Evergage API';
+
+	icon: Icon = {
+		light: 'file:../nodes/EvergageAccountExport/evergage.svg',
+		dark: 'file:../nodes/EvergageAccountExport/evergage.dark.svg',
+	};
+
+	documentationUrl =
+		'https://developer.salesforce.com/docs/marketing/personalization/guide/api-tokens.html';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'Account Name',
+			name: 'accountName',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'demo',
+			hint: 'From the Gears URL: in https://demo.us-1.evergage.com/ the account name is "demo"',
+			description: 'Your Personalization account name: letters, digits and hyphens',
+		},
+		{
+			displayName: 'Instance',
+			name: 'instance',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'us-1',
+			hint: 'From the Gears URL: in https://demo.us-1.evergage.com/ the instance is "us-1"',
+			description: 'Your Personalization instance: letters, digits and hyphens',
+		},
+		{
+			displayName: 'API Key ID',
+			name: 'apiKeyId',
+			type: 'string',
+			default: '',
+			required: true,
+			description:
+				'The API Key ID of an API token with "Can access API" on (Security > API Tokens in Personalization)',
+		},
+		{
+			displayName: 'API Secret Key',
+			name: 'apiSecretKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			description: 'The API Secret Key shown once when the API token was created',
+		},
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: '',
+			placeholder: 'https://proxy.example.com',
+			description:
+				'Leave empty to use https://&lt;account name&gt;.&lt;instance&gt;.evergage.com. Set it only to go through a proxy or a private test host (an http or https origin, without a path).',
+		},
+	];
+
+	authenticate: IAuthenticateGeneric = {
+		type: 'generic',
+		properties: {
+			auth: {
+				username: '={{$credentials.apiKeyId}}',
+				password: '={{$credentials.apiSecretKey}}',
+			},
+		},
+	};
+
+	test: ICredentialTestRequest = {
+		request: {
+			baseURL: testOrigin,
+			url: '/api/principals',
+			disableFollowRedirect: true,
+		},
+		rules: [
+			{
+				type: 'responseCode',
+				properties: {
+					value: 401,
+					message: 'Wrong API Key ID or API Secret Key: check both against the API token',
+				},
+			},
+			{
+				type: 'responseCode',
+				properties: {
+					value: 403,
+					message:
+						'The API token is valid but may not use the API: an admin must turn on "Can access API" for it (and allow this IP, if the token has an accept list)',
+				},
+			},
+		],
+	};
+}

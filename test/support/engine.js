@@ -1,0 +1,228 @@
+// @ts-check
+/**
+ * Runs nodes inside n8n-core's own execution engine (WorkflowExecute), as n8n does, with a
+ * credentials helper that applies a credential's generic `authenticate` block the way n8n's
+ * CredentialsHelper does (expressions resolved against `$credentials`). Shared by the jest suites,
+ * the demo and the benchmark; node classes come from the caller (TypeScript source under jest,
+ * dist/ elsewhere).
+ */
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+// n8n-core reads its folders at load time: give it a private, throwaway one unless told otherwise.
+if (!process.env.N8N_USER_FOLDER) {
+	process.env.N8N_USER_FOLDER = fs.mkdtempSync(path.join(os.tmpdir(), 'evergage-n8n-'));
+}
+process.env.N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS ??= 'false';
+process.env.N8N_DIAGNOSTICS_ENABLED ??= 'false';
+
+// The DI container n8n-core itself registers its services in (it may ship its own copy).
+const { Container } = require(require.resolve('@n8n/di', { paths: [require.resolve('n8n-core')] }));
+const { BinaryDataService, ExecutionLifecycleHooks, WorkflowExecute } = require('n8n-core');
+const { ICredentialsHelper, Workflow } = require('n8n-workflow');
+
+const PACKAGE = 'n8n-nodes-evergage';
+
+class TestCredentialsHelper extends ICredentialsHelper {
+	/** @param {Record<string, any>} credentialTypes @param {Record<string, any>} credentialData */
+	constructor(credentialTypes, credentialData) {
+		super();
+		this.credentialTypes = credentialTypes;
+		this.credentialData = credentialData;
+	}
+
+	getParentTypes() {
+		return [];
+	}
+
+	isCredentialUsableByNode() {
+		return true;
+	}
+
+	/** As n8n's CredentialsHelper.authenticate: each generic property resolved and set on the request. */
+	async authenticate(credentials, typeName, requestOptions, workflow, node) {
+		const authenticate = this.credentialTypes[typeName]?.authenticate;
+		if (typeof authenticate === 'function') return await authenticate(credentials, requestOptions);
+		if (authenticate?.type === 'generic') {
+			requestOptions.headers ??= {};
+			for (const [outerKey, outerValue] of Object.entries(authenticate.properties)) {
+				for (const [key, value] of Object.entries(outerValue)) {
+					const keyResolved = this.resolve(key, credentials, workflow, node);
+					requestOptions[outerKey] ??= {};
+					requestOptions[outerKey][keyResolved] = this.resolve(value, credentials, workflow, node);
+				}
+			}
+		}
+		return requestOptions;
+	}
+
+	resolve(value, credentials, workflow, node) {
+		if (typeof value !== 'string' || !value.startsWith('=')) return value;
+		const resolved = workflow.expression.getSimpleParameterValue(
+			node,
+			value,
+			'internal',
+			{ $credentials: credentials },
+			undefined,
+			'',
+		);
+		return resolved ? String(resolved) : '';
+	}
+
+	async preAuthentication() {
+		return undefined;
+	}
+
+	async runPreAuthentication() {
+		return undefined;
+	}
+
+	async getCredentials() {
+		throw new Error('not used by these nodes');
+	}
+
+	/** The stored data with the credential type's defaults filled in, as n8n hands it to a node. */
+	async getDecrypted(_additionalData, _nodeCredentials, type) {
+		const data = this.credentialData[type];
+		if (data === undefined) throw new Error(`No test credentials of type ${type}`);
+		const withDefaults = {};
+		for (const property of this.credentialTypes[type]?.properties ?? []) {
+			withDefaults[property.name] = property.default;
+		}
+		return { ...withDefaults, ...data };
+	}
+
+	async updateCredentials() {}
+
+	async updateCredentialsOauthTokenData() {}
+
+	getCredentialsProperties(type) {
+		return this.credentialTypes[type]?.properties ?? [];
+	}
+}
+
+let binaryDataReady;
+/** n8n 2.x keeps binary data on disk (no in-memory mode); the engine needs the service set up. */
+async function binaryDataService() {
+	binaryDataReady ??= Container.get(BinaryDataService).init();
+	await binaryDataReady;
+	return Container.get(BinaryDataService);
+}
+
+/**
+ * @param {{ nodeClasses: Array<new () => any>, credentialClasses: Array<new () => any> }} classes
+ */
+function createEngine({ nodeClasses, credentialClasses }) {
+	const nodeTypesByName = {};
+	for (const NodeClass of nodeClasses) {
+		const nodeType = new NodeClass();
+		nodeTypesByName[`${PACKAGE}.${nodeType.description.name}`] = nodeType;
+	}
+	const credentialTypes = {};
+	for (const CredentialClass of credentialClasses) {
+		const credentialType = new CredentialClass();
+		credentialTypes[credentialType.name] = credentialType;
+	}
+	const nodeTypes = {
+		getByName: (type) => nodeTypesByName[type],
+		getByNameAndVersion: (type) => nodeTypesByName[type],
+		getKnownTypes: () => ({}),
+	};
+
+	/**
+	 * Runs one node of `type` with `parameters` on `input` items.
+	 * @param {{
+	 *   type: string, parameters: Record<string, unknown>, credentials: Record<string, Record<string, unknown>>,
+	 *   input?: Array<{ json: Record<string, unknown> }>, continueOnFail?: boolean, timezone?: string,
+	 *   onStart?: (cancel: () => void) => void,
+	 * }} options
+	 */
+	async function runNode(options) {
+		const binaryData = await binaryDataService();
+		const nodeName = 'Export';
+		const node = {
+			id: 'export-node',
+			name: nodeName,
+			type: options.type,
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: options.parameters,
+			credentials: Object.fromEntries(
+				Object.keys(options.credentials).map((type) => [type, { id: `${type}-1`, name: 'Test' }]),
+			),
+			...(options.continueOnFail ? { onError: 'continueRegularOutput' } : {}),
+		};
+		const workflow = new Workflow({
+			id: 'engine-test',
+			nodes: [node],
+			connections: {},
+			active: false,
+			nodeTypes,
+			settings: { timezone: options.timezone ?? 'UTC' },
+		});
+		const hooks = new ExecutionLifecycleHooks('manual', 'execution-1', {
+			id: 'engine-test',
+			name: 'engine test',
+			nodes: [node],
+			connections: {},
+			active: false,
+			activeVersionId: null,
+			isArchived: false,
+			createdAt: new Date(),
+			updatedAt: new Date(),
+		});
+		let finish;
+		const finished = new Promise((resolve) => (finish = resolve));
+		hooks.addHandler('workflowExecuteAfter', (run) => finish(run));
+		const additionalData = {
+			executionId: 'execution-1',
+			credentialsHelper: new TestCredentialsHelper(credentialTypes, options.credentials),
+			hooks,
+			restApiUrl: 'http://127.0.0.1:5678/rest',
+			instanceBaseUrl: 'http://127.0.0.1:5678',
+			formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
+			webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
+			webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
+			webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
+			variables: {},
+			currentNodeParameters: undefined,
+			userId: 'user-1',
+			// Engine callbacks with no use here (UI pushes, status updates).
+			setExecutionStatus: () => {},
+			sendDataToUI: () => {},
+		};
+		const runExecutionData = {
+			startData: {},
+			resultData: { runData: {} },
+			executionData: {
+				contextData: {},
+				metadata: {},
+				nodeExecutionStack: [
+					{ node, data: { main: [options.input ?? [{ json: {} }]] }, source: null },
+				],
+				waitingExecution: {},
+				waitingExecutionSource: {},
+			},
+		};
+		const workflowExecute = new WorkflowExecute(additionalData, 'manual', runExecutionData);
+		const execution = workflowExecute.processRunExecutionData(workflow);
+		options.onStart?.(() => execution.cancel());
+		await execution.catch(() => undefined);
+		const run = await finished;
+		const taskData = run.data.resultData.runData[nodeName]?.[0];
+		return {
+			run,
+			status: run.status,
+			/** The error the run stopped with (the node's error, as n8n stores it), if any. */
+			error: run.data.resultData.error,
+			items: taskData?.data?.main?.[0] ?? [],
+			/** @param {import('n8n-workflow').IBinaryData} binary */
+			readBinary: async (binary) => await binaryData.getAsBuffer(binary),
+		};
+	}
+
+	return { runNode, credentialTypes, nodeTypes };
+}
+
+module.exports = { createEngine, TestCredentialsHelper, PACKAGE };
