@@ -1,7 +1,8 @@
 import type { PagePlan } from './query';
 
 /**
- * Walks an export page by page, `concurrency` requests at a time, and yields the pages in order.
+ * Walks an export page by page, `concurrency` requests at a time after the first page, and yields
+ * the pages in order.
  *
  * Only an empty page ends the export: the service may cap the page size, so a short page proves
  * nothing. Past the end, at most `concurrency - 1` extra pages are asked for. With a limit, no
@@ -25,6 +26,7 @@ export async function* exportPages<P>(plan: PagePlan, source: PageSource<P>): As
 	const inFlight: Array<Promise<{ page: P } | { error: unknown }>> = [];
 	let nextPage = plan.firstPage;
 	let previous: P | undefined;
+	let failed = false;
 
 	const worthStarting = () => {
 		const wanted = source.stillWanted();
@@ -42,21 +44,29 @@ export async function* exportPages<P>(plan: PagePlan, source: PageSource<P>): As
 
 	try {
 		while (true) {
-			while (inFlight.length < plan.concurrency && worthStarting()) start();
+			// The first page goes alone: a refused request (401, 404…) or a one-page export costs one request.
+			const window = previous === undefined ? 1 : plan.concurrency;
+			while (inFlight.length < window && worthStarting()) start();
 			const head = inFlight.shift();
 			if (head === undefined) return;
 			const outcome = await head;
-			if ('error' in outcome) throw outcome.error;
+			if ('error' in outcome) {
+				failed = true;
+				throw outcome.error;
+			}
 			const page = outcome.page;
 			if (source.size(page) === 0) return;
 			if (previous !== undefined && source.samePage?.(previous, page)) {
+				failed = true;
 				throw source.repeatedPageError(nextPage - inFlight.length - 1);
 			}
 			previous = page;
 			yield page;
 		}
 	} finally {
-		// Pages still in flight are not wanted: stop their retries; their results are dropped.
+		// Pages still in flight are not wanted: stop their retries and drop their results. On a clean
+		// end, let them land first, so that no request of this export outlives it.
 		stop.abort();
+		if (!failed) await Promise.all(inFlight);
 	}
 }

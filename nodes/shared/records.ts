@@ -41,14 +41,17 @@ export class RecordCollector {
 	}
 }
 
+const unparsable = Symbol('unparsable');
+
 export function parseJsonPage(body: unknown): IDataObject[] {
 	const text = Buffer.isBuffer(body) ? body.toString('utf8') : String(body ?? '');
-	let parsed: unknown;
+	let parsed: unknown = unparsable;
 	try {
 		parsed = JSON.parse(text);
 	} catch {
-		throw new IncompleteBodyError(`${text.length} bytes that are not complete JSON`);
+		// A cut-off body fails here; it is worth another request, never "the last page".
 	}
+	if (parsed === unparsable) throw new IncompleteBodyError(`${text.length} bytes that are not complete JSON`);
 	if (!Array.isArray(parsed)) {
 		throw new Error('Evergage answered with JSON that is not a list of records');
 	}

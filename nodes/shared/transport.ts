@@ -192,7 +192,6 @@ export async function evergageClient(
 				}
 			} catch (error) {
 				if (error instanceof EvergageFailure) throw error.nodeError;
-				if (error instanceof NodeOperationError) throw error;
 				if (cancelSignal?.aborted) throw new NodeOperationError(node, 'The execution was cancelled');
 				throwIfStopped(request.signal);
 				const problem = networkProblem(error);

@@ -15,6 +15,7 @@ if (!process.env.N8N_USER_FOLDER) {
 	process.env.N8N_USER_FOLDER = fs.mkdtempSync(path.join(os.tmpdir(), 'evergage-n8n-'));
 }
 process.env.N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS ??= 'false';
+process.env.N8N_ENCRYPTION_KEY ??= 'evergage-engine-tests';
 process.env.N8N_DIAGNOSTICS_ENABLED ??= 'false';
 
 // The DI container n8n-core itself registers its services in (it may ship its own copy).

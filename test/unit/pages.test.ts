@@ -1,0 +1,95 @@
+import { exportPages } from '../../nodes/shared/pages';
+
+/** A service of `total` records served `cap` at a time, answering after `delay(page)` ms. */
+function fakeService(total: number, cap: number, delay: (page: number) => number = () => 0) {
+	const asked: number[] = [];
+	let inFlight = 0;
+	let maxInFlight = 0;
+	const fetch = async (page: number) => {
+		asked.push(page);
+		maxInFlight = Math.max(maxInFlight, ++inFlight);
+		await new Promise((resolve) => setTimeout(resolve, delay(page)));
+		inFlight--;
+		const from = page * cap;
+		return Array.from({ length: Math.max(0, Math.min(cap, total - from)) }, (_, i) => from + i);
+	};
+	return { asked, fetch, maxInFlight: () => maxInFlight };
+}
+
+async function collect(pages: AsyncGenerator<number[]>, stopAt = Infinity) {
+	const records: number[] = [];
+	for await (const page of pages) {
+		records.push(...page);
+		if (records.length >= stopAt) break;
+	}
+	return records;
+}
+
+const source = (service: ReturnType<typeof fakeService>, wanted: () => number | undefined = () => undefined) => ({
+	fetch: service.fetch,
+	size: (page: number[]) => page.length,
+	stillWanted: wanted,
+	samePage: (a: number[], b: number[]) => a[0] === b[0],
+	repeatedPageError: (page: number) => new Error(`page ${page} again`),
+});
+
+test('pages come out in order even when later pages answer first', async () => {
+	const service = fakeService(95, 10, (page) => (page % 3) * 15);
+	const records = await collect(exportPages({ firstPage: 0, pageSize: 10, concurrency: 4 }, source(service)));
+
+	expect(records).toEqual(Array.from({ length: 95 }, (_, i) => i));
+	expect(service.maxInFlight()).toBe(4);
+});
+
+test('only an empty page ends the export, however short the pages are', async () => {
+	const service = fakeService(25, 5);
+	const records = await collect(exportPages({ firstPage: 0, pageSize: 100, concurrency: 1 }, source(service)));
+
+	expect(records).toHaveLength(25);
+	expect(service.asked).toEqual([0, 1, 2, 3, 4, 5]);
+});
+
+test('past the end, at most concurrency - 1 extra pages are asked for', async () => {
+	for (const concurrency of [1, 2, 4, 8]) {
+		const service = fakeService(100, 10);
+		await collect(exportPages({ firstPage: 0, pageSize: 10, concurrency }, source(service)));
+		expect(service.asked.length).toBeLessThanOrEqual(11 + concurrency - 1);
+		expect(service.asked.length).toBeGreaterThanOrEqual(11);
+	}
+});
+
+test('the first page goes alone, so a refused export costs one request', async () => {
+	const asked: number[] = [];
+	const failing = {
+		...source(fakeService(0, 10)),
+		fetch: async (page: number) => {
+			asked.push(page);
+			throw new Error('401');
+		},
+	};
+	await expect(collect(exportPages({ firstPage: 0, pageSize: 10, concurrency: 8 }, failing))).rejects.toThrow('401');
+	expect(asked).toEqual([0]);
+});
+
+test('a limit starts no request that full pages in flight make useless', async () => {
+	const service = fakeService(1000, 10);
+	let received = 0;
+	const pages = exportPages({ firstPage: 0, pageSize: 10, concurrency: 8, limit: 35 }, source(service, () => 35 - received));
+	for await (const page of pages) {
+		received += page.length;
+		if (received >= 35) break;
+	}
+	expect(service.asked).toEqual([0, 1, 2, 3]);
+});
+
+test('the walk starts at the asked page', async () => {
+	const service = fakeService(50, 10);
+	const records = await collect(exportPages({ firstPage: 3, pageSize: 10, concurrency: 2 }, source(service)));
+
+	expect(records).toEqual(Array.from({ length: 20 }, (_, i) => 30 + i));
+});
+
+test('a service that sends the same page again fails instead of looping forever', async () => {
+	const stuck = { ...source(fakeService(0, 10)), fetch: async () => [1, 2, 3] };
+	await expect(collect(exportPages({ firstPage: 0, pageSize: 3, concurrency: 2 }, stuck))).rejects.toThrow('page 1 again');
+});
