@@ -179,7 +179,7 @@ export async function evergageClient(
 				if (status >= 200 && status < 300) return await request.read(response);
 				discard(response.body);
 				if (status !== 429 && (status < 500 || status === 501 || status === 505)) {
-					throw fail(...statusMessage(status, request.notFoundMessage, await bodyText(response)), status);
+					throw fail(...statusMessage(response, request.notFoundMessage), status);
 				}
 				lastProblem = status === 429 ? 'rate limited the export (429)' : `answered ${status}`;
 				waitMs = retryAfterMs(response.headers['retry-after']);
@@ -273,7 +273,14 @@ function findCause(error: unknown): { code?: string; message?: string } {
 	return (error as { message?: string }) ?? {};
 }
 
-function statusMessage(status: number, notFound: string, body: string): [string, string] {
+function statusMessage(response: EvergageResponse, notFound: string): [string, string] {
+	const status = response.statusCode;
+	if (status >= 300 && status < 400) {
+		return [
+			`Evergage answered with a redirect (${status}), which is not followed`,
+			`It points to ${String(response.headers.location ?? 'nowhere')}; the key pair is only sent to the host of the credential. Check its Account Name, Instance and Base URL.`,
+		];
+	}
 	switch (status) {
 		case 401:
 			return [
@@ -287,15 +294,17 @@ function statusMessage(status: number, notFound: string, body: string): [string,
 			];
 		case 404:
 			return [notFound, 'Check the Dataset ID: the name or identifier of the dataset in Personalization.'];
-		default:
+		default: {
+			const body = bodyText(response);
 			return [
 				`Evergage rejected the request (${status})`,
-				body === '' ? 'Check the node\'s fields.' : `It said: ${body}`,
+				body === '' ? "Check the node's fields." : `It said: ${body}`,
 			];
+		}
 	}
 }
 
-async function bodyText(response: EvergageResponse): Promise<string> {
+function bodyText(response: EvergageResponse): string {
 	const body = response.body;
 	const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
 	return text.replace(/\s+/g, ' ').trim().slice(0, 300);

@@ -1,6 +1,9 @@
 /**
  * The node inside n8n-core's WorkflowExecute, against the stand-in over real HTTP on 127.0.0.1.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import { retryTiming } from '../../nodes/shared/transport';
 import type { StandinServer } from '../support/node-under-test';
 import { credentialsFor, expectedAccounts, runExport, startStandin } from '../support/node-under-test';
@@ -270,5 +273,24 @@ describe('failures', () => {
 		expect(result.status).toBe('success');
 		expect(result.items).toHaveLength(10);
 		expect(exportRequests().length).toBeGreaterThanOrEqual(2);
+	});
+
+	test('a redirect is not followed, so the key pair never reaches another host', async () => {
+		const hits: string[] = [];
+		const redirecting = http.createServer((request, response) => {
+			hits.push(request.url ?? '');
+			response.writeHead(302, { location: 'http://127.0.0.2:9/steal' }).end();
+		});
+		await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+		try {
+			const url = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`;
+			const result = await runExport({ url }, { datasetId: 'engage', returnAll: true });
+
+			expect(result.error?.message).toBe('Evergage answered with a redirect (302), which is not followed');
+			expect(result.error?.description).toContain('http://127.0.0.2:9/steal');
+			expect(hits).toHaveLength(1);
+		} finally {
+			redirecting.close();
+		}
 	});
 });
