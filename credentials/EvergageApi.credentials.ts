@@ -6,12 +6,16 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
-// The Test button resolves the host with this expression. A name that is not a DNS label must never
-// pick the host that receives the key pair, so it resolves to a reserved, unresolvable name instead
-// (RFC 2606 `.invalid`), whose text tells the user what to fix.
+// The Test button resolves the host with this expression, with the node's rules: a name that is not a
+// DNS label, or a Base URL that is not a plain http(s) origin, must never pick the host that receives
+// the key pair, so it resolves to a reserved, unresolvable name (RFC 2606 `.invalid`) whose text
+// tells the user what to fix.
 const testOrigin =
-	'={{ $credentials.baseUrl ? $credentials.baseUrl.replace(/\\/+$/, "") : ' +
-	'(/^[A-Za-z0-9-]{1,63}$/.test($credentials.accountName) && /^[A-Za-z0-9-]{1,63}$/.test($credentials.instance) ' +
+	'={{ $credentials.baseUrl && $credentials.baseUrl.trim() ' +
+	'? (/^https?:\\/\\/[^\\/?#@\\s]+\\/?$/i.test($credentials.baseUrl.trim()) ' +
+	'? $credentials.baseUrl.trim().replace(/\\/$/, "") ' +
+	': "https://base-url-must-be-an-http-or-https-origin.invalid") ' +
+	': (/^[A-Za-z0-9-]{1,63}$/.test($credentials.accountName) && /^[A-Za-z0-9-]{1,63}$/.test($credentials.instance) ' +
 	'? "https://" + $credentials.accountName + "." + $credentials.instance + ".evergage.com" ' +
 	': "https://account-name-and-instance-must-be-letters-digits-hyphens.invalid") }}';
 

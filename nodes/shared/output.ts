@@ -14,6 +14,8 @@ export async function runPerInputItem(
 	for (let itemIndex = 0; itemIndex < inputCount; itemIndex++) {
 		try {
 			const items = await exportItem(itemIndex);
+			// One input item (the usual case): its items are the output, without a copy of a million references.
+			if (inputCount === 1) return [items];
 			// push(...items) overflows the call stack past ~100k items.
 			for (const item of items) output.push(item);
 		} catch (caught) {

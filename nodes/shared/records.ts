@@ -39,6 +39,18 @@ export class RecordCollector {
 			this.records.push(record);
 		}
 	}
+
+	/**
+	 * The records as output items, written over the records' own array, after the name index is
+	 * dropped: at a million records neither the index nor a second array is held while the items are
+	 * made. The collector is spent afterwards.
+	 */
+	takeItems(pairedItem: { item: number }): INodeExecutionData[] {
+		this.positionByName.clear();
+		const items = this.records as unknown as INodeExecutionData[];
+		for (let i = 0; i < items.length; i++) items[i] = { json: this.records[i], pairedItem };
+		return items;
+	}
 }
 
 const unparsable = Symbol('unparsable');
@@ -111,8 +123,7 @@ export async function exportRecordItems(run: ExportRun): Promise<INodeExecutionD
 		if (collector.stillWanted <= 0) break;
 	}
 	// One shared pairing object: a million items need not carry a million copies of it.
-	const pairedItem = { item: run.itemIndex };
-	return collector.records.map((json) => ({ json, pairedItem }));
+	return collector.takeItems({ item: run.itemIndex });
 }
 
 /** CSV: the export as one file. The whole export streams from one request; pages are joined, header once. */
@@ -181,26 +192,40 @@ async function joinCsvPages(run: ExportRun): Promise<{ text: string; rows: numbe
 	return { text: [header, ...rows].join(lineBreak) + lineBreak, rows: rows.length };
 }
 
-/** Splits CSV text (RFC 4180) into rows, blank lines dropped; a line break inside quotes stays in its row. */
+/**
+ * Splits CSV text (RFC 4180) into rows, blank lines dropped; a line break inside quotes stays in its
+ * row. Text that ends inside quotes, or whose last row has fewer fields than its first, was cut off.
+ */
 export function splitCsvRows(text: string): CsvPage {
 	const lineBreak = text.includes('\r\n') ? '\r\n' : '\n';
 	const rows: string[] = [];
+	const fieldCounts: number[] = [];
 	let quoted = false;
 	let rowStart = 0;
+	let commas = 0;
 	const push = (end: number) => {
 		const row = text.slice(rowStart, end > rowStart && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
-		if (row !== '') rows.push(row);
+		if (row !== '') {
+			rows.push(row);
+			fieldCounts.push(commas + 1);
+		}
+		commas = 0;
 	};
 	for (let i = 0; i < text.length; i++) {
 		const char = text.charCodeAt(i);
 		if (char === 34 /* " */) quoted = !quoted;
-		else if (char === 10 /* \n */ && !quoted) {
+		else if (quoted) continue;
+		else if (char === 44 /* , */) commas++;
+		else if (char === 10 /* \n */) {
 			push(i);
 			rowStart = i + 1;
 		}
 	}
 	if (quoted) throw new IncompleteBodyError('CSV that ends inside a quoted field');
 	push(text.length);
+	if (fieldCounts.length > 1 && fieldCounts[fieldCounts.length - 1] < fieldCounts[0]) {
+		throw new IncompleteBodyError('CSV whose last row is missing fields');
+	}
 	return { rows, lineBreak };
 }
 

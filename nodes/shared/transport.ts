@@ -165,7 +165,9 @@ export async function evergageClient(
 			disableFollowRedirect: true,
 		};
 		const attempts = settings.maxRetries + 1;
+		// What went wrong last, in words (n8n rewrites messages that hold an error code) and in detail.
 		let lastProblem = '';
+		let lastDetail = '';
 		for (let attempt = 1; attempt <= attempts; attempt++) {
 			throwIfStopped(request.signal);
 			let waitMs: number | undefined;
@@ -176,12 +178,21 @@ export async function evergageClient(
 					{ ...options },
 				)) as EvergageResponse;
 				const status = response.statusCode;
-				if (status >= 200 && status < 300) return await request.read(response);
+				if (status >= 200 && status < 300) {
+					if (request.encoding !== 'stream') return await request.read(response);
+					const watch = watchForSilence(response.body, settings.timeoutMs);
+					try {
+						return await Promise.race([request.read(response), watch.silence]);
+					} finally {
+						watch.stop();
+					}
+				}
 				discard(response.body);
 				if (status !== 429 && (status < 500 || status === 501 || status === 505)) {
 					throw fail(...statusMessage(response, request.notFoundMessage), status);
 				}
 				lastProblem = status === 429 ? 'rate limited the export (429)' : `answered ${status}`;
+				lastDetail = '';
 				waitMs = retryAfterMs(response.headers['retry-after']);
 				if (waitMs !== undefined && waitMs > retryTiming.maxRetryAfterMs) {
 					throw fail(
@@ -203,12 +214,13 @@ export async function evergageClient(
 				}
 				if (problem.permanent) throw fail(problem.message, problem.description).nodeError;
 				lastProblem = problem.message;
+				lastDetail = problem.description;
 			}
 			if (attempt < attempts) await pause(waitMs ?? backoffMs(attempt), cancelSignal, request.signal, node);
 		}
 		throw fail(
 			`Evergage still ${lastProblem} after ${attempts} attempts`,
-			'The service is busy or unreachable. Nothing was output for this item; run the workflow again later, or raise Options > Retries.',
+			`${lastDetail}The service is busy or unreachable. Nothing was output for this item; run the workflow again later, or raise Options > Retries.`,
 		).nodeError;
 	}
 
@@ -221,7 +233,11 @@ export async function evergageClient(
 		error: unknown,
 	): { message: string; description: string; permanent: boolean } | undefined {
 		if (error instanceof IncompleteBodyError) {
-			return { message: `sent an incomplete or unreadable response (${error.message})`, description: '', permanent: false };
+			return {
+				message: 'sent an incomplete or unreadable response',
+				description: `Last response: ${error.message}. `,
+				permanent: false,
+			};
 		}
 		const cause = findCause(error);
 		const code = cause.code ?? '';
@@ -236,8 +252,8 @@ export async function evergageClient(
 		}
 		if (code === 'CERT_HAS_EXPIRED' || code.startsWith('ERR_TLS') || code.includes('CERT')) {
 			return {
-				message: `The TLS certificate of ${host} was refused (${code})`,
-				description: 'Check the credential\'s Base URL, or the proxy between n8n and Evergage.',
+				message: `The TLS certificate of ${host} was refused`,
+				description: `${code}: check the credential's Base URL, or the proxy between n8n and Evergage.`,
 				permanent: true,
 			};
 		}
@@ -255,8 +271,12 @@ export async function evergageClient(
 		];
 		const text = String(cause.message ?? '');
 		if (transient.includes(code) || /socket hang up|aborted|timeout|premature/i.test(text)) {
-			const what = /timeout/i.test(`${code} ${text}`) ? `did not answer within ${settings.timeoutMs} ms` : `dropped the connection (${code || text})`;
-			return { message: what, description: '', permanent: false };
+			const timedOut = /timeout/i.test(`${code} ${text}`);
+			return {
+				message: timedOut ? `did not answer within ${settings.timeoutMs} ms` : 'dropped the connection',
+				description: `Last error: ${redact(code || text).slice(0, 100)}. `,
+				permanent: false,
+			};
 		}
 		return undefined;
 	}
@@ -308,6 +328,40 @@ function bodyText(response: EvergageResponse): string {
 	const body = response.body;
 	const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
 	return text.replace(/\s+/g, ' ').trim().slice(0, 300);
+}
+
+interface BodyStream {
+	on(event: 'data', listener: () => void): unknown;
+	pause(): unknown;
+	destroy(error: Error): unknown;
+}
+
+/**
+ * n8n's timeout covers the wait for the headers only, and the streamed body it hands over cannot be
+ * torn down from here (its destroy waits for the stalled socket). So a body silent for `timeoutMs`
+ * fails the read, to be retried; the stalled connection is abandoned until its server closes it.
+ */
+function watchForSilence(body: unknown, timeoutMs: number): { silence: Promise<never>; stop(): void } {
+	const stream = body as BodyStream;
+	let lastData = Date.now();
+	let stopped = false;
+	stream.on('data', () => (lastData = Date.now()));
+	// A data listener would start the flow before the reader is attached; the reader resumes it.
+	stream.pause();
+	const silence = new Promise<never>((_, reject) => {
+		void (async () => {
+			while (!stopped) {
+				await sleep(Math.min(timeoutMs, 1000));
+				if (!stopped && Date.now() - lastData > timeoutMs) {
+					const error = Object.assign(new Error(`no data for ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+					stream.destroy(error);
+					reject(error);
+					return;
+				}
+			}
+		})();
+	});
+	return { silence, stop: () => (stopped = true) };
 }
 
 /** An unread error body would hold its socket open. */

@@ -275,6 +275,17 @@ describe('failures', () => {
 		expect(exportRequests().length).toBeGreaterThanOrEqual(2);
 	});
 
+	test('a streamed CSV body that goes silent is abandoned and asked again', async () => {
+		server.setFaults([{ kind: 'stall' }]);
+		const result = await runExport(server, { datasetId: 'engage', format: 'csv', returnAll: true, options: { timeout: 300 } });
+
+		expect(result.status).toBe('success');
+		expect(server.stats.faultsByKind).toMatchObject({ stall: 1 });
+		const text = (await result.readBinary(result.items[0].binary?.data)).toString('utf8');
+		expect(text.split('\r\n')[1]).toMatch(/^[a-z]+-000000,/);
+		expect(exportRequests()).toHaveLength(2);
+	});
+
 	test('a redirect is not followed, so the key pair never reaches another host', async () => {
 		const hits: string[] = [];
 		const redirecting = http.createServer((request, response) => {

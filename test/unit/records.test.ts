@@ -59,7 +59,9 @@ describe('splitCsvRows', () => {
 		expect(splitCsvRows('h\nx\n\ny')).toEqual({ rows: ['h', 'x', 'y'], lineBreak: '\n' });
 	});
 
-	test('text that ends inside quotes is incomplete', () => {
+	test('text that ends inside quotes, or in the middle of a row, is incomplete', () => {
 		expect(() => splitCsvRows('h\r\n"unfinished')).toThrow(IncompleteBodyError);
+		expect(() => splitCsvRows('a,b,c\r\n1,2,3\r\n4,5')).toThrow(IncompleteBodyError);
+		expect(splitCsvRows('a,b,c\r\n1,"x,y",3\r\n').rows).toHaveLength(2);
 	});
 });
