@@ -1,0 +1,252 @@
+/**
+ * Shared by the reliability suites: seeded randomness, the expected outcome of an export as the
+ * API documents it, retry timing shrunk for speed, capture of every log line, a secret scanner
+ * and the figures each suite prints when it ends.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { retryTiming } from '../../nodes/shared/transport';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const standin = require('../support/standin');
+
+/** `EVERGAGE_LONG=1` (npm run test:long) runs the long variant of every suite. */
+export const LONG = process.env.EVERGAGE_LONG === '1';
+
+/** A master seed: EVERGAGE_SEED replays a run printed by a failure. */
+export function masterSeed(fallback: number): number {
+	const text = process.env.EVERGAGE_SEED;
+	return text !== undefined && /^\d+$/.test(text) ? Number(text) : fallback;
+}
+
+/** mulberry32: small, fast, reproducible. */
+export function seededRandom(seed: number) {
+	let state = seed >>> 0;
+	const next = () => {
+		state = (state + 0x6d2b79f5) | 0;
+		let t = Math.imul(state ^ (state >>> 15), 1 | state);
+		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+	return {
+		next,
+		int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
+		pick: <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)],
+		chance: (p: number) => next() < p,
+	};
+}
+
+/** Retry delays short enough for hundreds of runs; restored by the returned function. */
+export function shrinkRetryTiming(values: Partial<typeof retryTiming> = { baseDelayMs: 5, maxDelayMs: 40 }) {
+	const saved = { ...retryTiming };
+	Object.assign(retryTiming, values);
+	return () => Object.assign(retryTiming, saved);
+}
+
+export interface AccountRecord {
+	name: string;
+	[key: string]: unknown;
+}
+
+export interface ExportShape {
+	count: number;
+	seed: number;
+	repeats: number;
+	/** The page size the service really uses: min(asked, server cap). */
+	effectivePageSize: number;
+	firstPage: number;
+	limit?: number;
+	deduplicate: boolean;
+}
+
+/**
+ * What the node must output for JSON: the documented rule (one record per name, values of the last
+ * copy read, at the first copy's position), applied to the pages the node has to read — all of them,
+ * or those up to the page where Limit is reached (later pages are not read, so their copies do not count).
+ * Also the last page index the node must read.
+ */
+export function expectedJson(shape: ExportShape): { records: AccountRecord[]; lastNeededPage: number } {
+	const all: AccountRecord[] = standin.generateAccounts({ count: shape.count, seed: shape.seed, repeats: shape.repeats });
+	const size = shape.effectivePageSize;
+	const limit = shape.limit ?? Infinity;
+	const records: AccountRecord[] = [];
+	const slot = new Map<string, number>();
+	let page = shape.firstPage;
+	for (; ; page++) {
+		const chunk = all.slice(page * size, (page + 1) * size);
+		if (chunk.length === 0) break;
+		for (const record of chunk) {
+			const at = shape.deduplicate ? slot.get(record.name) : undefined;
+			if (at !== undefined) records[at] = record;
+			else if (records.length < limit) {
+				if (shape.deduplicate) slot.set(record.name, records.length);
+				records.push(record);
+			}
+		}
+		if (records.length >= limit) break;
+	}
+	return { records, lastNeededPage: page };
+}
+
+const CSV_QUOTE = /[",\r\n]/;
+const csvCell = (value: string) => (CSV_QUOTE.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+
+/** What the node must output for CSV: the header once, then every row read (no dedupe), up to Limit. */
+export function expectedCsv(shape: ExportShape): { text: string; rows: number; lastNeededPage: number } {
+	const all: AccountRecord[] = standin.generateAccounts({ count: shape.count, seed: shape.seed, repeats: shape.repeats });
+	const from = shape.firstPage * shape.effectivePageSize;
+	const rows = all.slice(from, shape.limit === undefined ? undefined : from + shape.limit);
+	const lines = [standin.csvColumns().join(','), ...rows.map((r) => standin.csvValues(r).map(csvCell).join(','))];
+	const lastNeededPage =
+		shape.limit !== undefined && rows.length >= shape.limit
+			? shape.firstPage + Math.ceil(shape.limit / shape.effectivePageSize) - 1
+			: shape.firstPage + Math.ceil(rows.length / shape.effectivePageSize);
+	return { text: lines.join('\r\n') + '\r\n', rows: rows.length, lastNeededPage };
+}
+
+/** Losses, doubles and stale or altered records between what a node gave and what it should have. */
+export function compareRecords(actual: AccountRecord[], expected: AccountRecord[]) {
+	const count = (list: AccountRecord[]) => {
+		const counts = new Map<string, number>();
+		for (const record of list) counts.set(record.name, (counts.get(record.name) ?? 0) + 1);
+		return counts;
+	};
+	const want = count(expected);
+	const got = count(actual);
+	let losses = 0;
+	let doubles = 0;
+	for (const [name, n] of want) losses += Math.max(0, n - (got.get(name) ?? 0));
+	for (const [name, n] of got) doubles += Math.max(0, n - (want.get(name) ?? 0));
+	let altered = 0;
+	const length = Math.min(actual.length, expected.length);
+	for (let i = 0; i < length; i++) {
+		if (JSON.stringify(actual[i]) !== JSON.stringify(expected[i])) altered++;
+	}
+	altered += Math.abs(actual.length - expected.length);
+	return { losses, doubles, altered, exact: losses === 0 && doubles === 0 && altered === 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Everything that could carry a secret out: log lines, console, stdout/stderr, LoggerProxy.
+
+export interface Capture {
+	lines: string[];
+	stop(): void;
+}
+
+/** Records console output, raw stdout/stderr writes and n8n's LoggerProxy, still passing stdout/stderr on. */
+export function captureLogs(): Capture {
+	const lines: string[] = [];
+	const restore: Array<() => void> = [];
+	for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+		const original = console[method];
+		console[method] = (...args: unknown[]) => {
+			lines.push(`console.${method}: ${args.map((a) => (a instanceof Error ? `${a.stack}` : typeof a === 'string' ? a : safeJson(a))).join(' ')}`);
+		};
+		restore.push(() => (console[method] = original));
+	}
+	for (const stream of [process.stdout, process.stderr]) {
+		const original = stream.write.bind(stream);
+		stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+			lines.push(String(chunk));
+			return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
+		}) as typeof stream.write;
+		restore.push(() => (stream.write = original as typeof stream.write));
+	}
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { LoggerProxy } = require('n8n-workflow');
+	const logTo = (level: string) => (message: string, meta?: unknown) => lines.push(`n8n ${level}: ${message} ${safeJson(meta)}`);
+	LoggerProxy.init({ error: logTo('error'), warn: logTo('warn'), info: logTo('info'), debug: logTo('debug') });
+	restore.push(() => LoggerProxy.init({ error: () => {}, warn: () => {}, info: () => {}, debug: () => {} }));
+	return { lines, stop: () => restore.reverse().forEach((undo) => undo()) };
+}
+
+function safeJson(value: unknown): string {
+	try {
+		return JSON.stringify(value) ?? String(value);
+	} catch {
+		return String(value);
+	}
+}
+
+/**
+ * Every string reachable from a value: enumerable or not (stack, cause, an axios config's headers),
+ * through Errors, Maps, arrays and plain objects, cycles skipped.
+ */
+export function allText(value: unknown, limit = 2_000_000): string {
+	const seen = new Set<unknown>();
+	const parts: string[] = [];
+	let size = 0;
+	const walk = (v: unknown, depth: number) => {
+		if (size > limit || depth > 40) return;
+		if (typeof v === 'string') {
+			parts.push(v);
+			size += v.length;
+			return;
+		}
+		if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return;
+		if (Buffer.isBuffer(v)) {
+			parts.push(v.toString('utf8', 0, Math.min(v.length, 1_000_000)));
+			return;
+		}
+		if (v === null || typeof v !== 'object' || seen.has(v)) return;
+		seen.add(v);
+		if (v instanceof Map) for (const [k, x] of v) (walk(k, depth + 1), walk(x, depth + 1));
+		const keys = new Set<string | symbol>([...Object.getOwnPropertyNames(v), ...Object.keys(v)]);
+		if (v instanceof Error) ['message', 'stack', 'cause', 'description', 'context'].forEach((k) => keys.add(k));
+		for (const key of keys) {
+			if (typeof key === 'string') parts.push(key);
+			let x: unknown;
+			try {
+				x = (v as Record<string | symbol, unknown>)[key];
+			} catch {
+				continue;
+			}
+			if (typeof x !== 'function') walk(x, depth + 1);
+		}
+	};
+	walk(value, 0);
+	return parts.join('\n');
+}
+
+/** The forms a key pair can leak in. */
+export function secretForms(apiKeyId: string, apiSecretKey: string): Record<string, string> {
+	const pair = `${apiKeyId}:${apiSecretKey}`;
+	const basic = Buffer.from(pair).toString('base64');
+	return {
+		secret: apiSecretKey,
+		'secret (URL-encoded)': encodeURIComponent(apiSecretKey),
+		'keyId:secret': pair,
+		'Basic token': basic,
+		'Basic token (URL-encoded)': encodeURIComponent(basic),
+	};
+}
+
+/** Where each secret form occurs in `text` (names of the forms; empty when clean). */
+export function secretHits(text: string, forms: Record<string, string>): string[] {
+	return Object.entries(forms)
+		.filter(([, value]) => value.length > 0 && text.includes(value))
+		.map(([name]) => name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+/** Prints a suite's figures and, with EVERGAGE_RESULTS_DIR set, writes them as JSON there. */
+export function printFigures(suite: string, figures: Record<string, unknown>): void {
+	const lines = [`==== reliability figures: ${suite}${LONG ? ' (long)' : ''} ====`];
+	for (const [key, value] of Object.entries(figures)) {
+		lines.push(`  ${key.padEnd(34)} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+	}
+	// Straight to stdout as well, so the figures show even under a terse reporter.
+	process.stdout.write(lines.join('\n') + '\n');
+	const dir = process.env.EVERGAGE_RESULTS_DIR;
+	if (dir) {
+		fs.mkdirSync(dir, { recursive: true });
+		fs.writeFileSync(path.join(dir, `${suite}.json`), JSON.stringify({ suite, long: LONG, ...figures }, null, 2));
+	}
+}
+
+export function addCount(target: Record<string, number>, key: string, by = 1): void {
+	target[key] = (target[key] ?? 0) + by;
+}
