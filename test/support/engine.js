@@ -112,62 +112,64 @@ async function binaryDataService() {
 }
 
 /**
- * @param {{ nodeClasses: Array<new () => any>, credentialClasses: Array<new () => any> }} classes
+ * An engine for the given node and credential types: instances keyed by full type name
+ * (`n8n-nodes-base.httpRequest`), and/or this package's classes (typed `n8n-nodes-evergage.<name>`).
+ * @param {{ nodeClasses?: Array<new () => any>, credentialClasses?: Array<new () => any>,
+ *   nodeTypes?: Record<string, any>, credentialTypes?: Record<string, any> }} types
  */
-function createEngine({ nodeClasses, credentialClasses }) {
-	const nodeTypesByName = {};
+function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: extraNodeTypes = {}, credentialTypes: extraCredentialTypes = {} }) {
+	const nodeTypesByName = { ...extraNodeTypes };
 	for (const NodeClass of nodeClasses) {
 		const nodeType = new NodeClass();
 		nodeTypesByName[`${PACKAGE}.${nodeType.description.name}`] = nodeType;
 	}
-	const credentialTypes = {};
+	const credentialTypes = { ...extraCredentialTypes };
 	for (const CredentialClass of credentialClasses) {
 		const credentialType = new CredentialClass();
 		credentialTypes[credentialType.name] = credentialType;
 	}
 	const nodeTypes = {
 		getByName: (type) => nodeTypesByName[type],
-		getByNameAndVersion: (type) => nodeTypesByName[type],
+		// A versioned node type (as n8n-nodes-base's HTTP Request) hands out the class of each version.
+		getByNameAndVersion: (type, version) => {
+			const nodeType = nodeTypesByName[type];
+			return typeof nodeType?.getNodeType === 'function' ? nodeType.getNodeType(version) : nodeType;
+		},
 		getKnownTypes: () => ({}),
 	};
 
 	/**
-	 * Runs one node of `type` with `parameters` on `input` items.
+	 * Runs `nodes` connected in a chain, in the order given; the first gets `input` items.
 	 * @param {{
-	 *   type: string, parameters: Record<string, unknown>, credentials: Record<string, Record<string, unknown>>,
-	 *   input?: Array<{ json: Record<string, unknown> }>, continueOnFail?: boolean, timezone?: string,
+	 *   nodes: Array<{ name: string, type: string, typeVersion: number, parameters: Record<string, unknown>,
+	 *     credentials?: Record<string, string>, continueOnFail?: boolean }>,
+	 *   credentials: Record<string, Record<string, unknown>>,
+	 *   input?: Array<{ json: Record<string, unknown> }>, timezone?: string,
 	 *   onStart?: (cancel: () => void) => void,
 	 * }} options
 	 */
-	async function runNode(options) {
+	async function runChain(options) {
 		const binaryData = await binaryDataService();
-		const nodeName = 'Export';
-		const node = {
-			id: 'export-node',
-			name: nodeName,
-			type: options.type,
-			typeVersion: 1,
-			position: [0, 0],
-			parameters: options.parameters,
+		const nodes = options.nodes.map((node, index) => ({
+			id: `node-${index}`,
+			name: node.name,
+			type: node.type,
+			typeVersion: node.typeVersion,
+			position: [index * 200, 0],
+			parameters: node.parameters,
 			credentials: Object.fromEntries(
-				Object.keys(options.credentials).map((type) => [type, { id: `${type}-1`, name: 'Test' }]),
+				Object.entries(node.credentials ?? {}).map(([type, name]) => [type, { id: `${type}-1`, name }]),
 			),
-			...(options.continueOnFail ? { onError: 'continueRegularOutput' } : {}),
-		};
-		const workflow = new Workflow({
-			id: 'engine-test',
-			nodes: [node],
-			connections: {},
-			active: false,
-			nodeTypes,
-			settings: { timezone: options.timezone ?? 'UTC' },
-		});
+			...(node.continueOnFail ? { onError: 'continueRegularOutput' } : {}),
+		}));
+		const connections = {};
+		for (let index = 0; index + 1 < nodes.length; index++) {
+			connections[nodes[index].name] = { main: [[{ node: nodes[index + 1].name, type: 'main', index: 0 }]] };
+		}
+		const workflowData = { id: 'engine-test', name: 'engine test', nodes, connections, active: false };
+		const workflow = new Workflow({ ...workflowData, nodeTypes, settings: { timezone: options.timezone ?? 'UTC' } });
 		const hooks = new ExecutionLifecycleHooks('manual', 'execution-1', {
-			id: 'engine-test',
-			name: 'engine test',
-			nodes: [node],
-			connections: {},
-			active: false,
+			...workflowData,
 			activeVersionId: null,
 			isArchived: false,
 			createdAt: new Date(),
@@ -199,9 +201,7 @@ function createEngine({ nodeClasses, credentialClasses }) {
 			executionData: {
 				contextData: {},
 				metadata: {},
-				nodeExecutionStack: [
-					{ node, data: { main: [options.input ?? [{ json: {} }]] }, source: null },
-				],
+				nodeExecutionStack: [{ node: nodes[0], data: { main: [options.input ?? [{ json: {} }]] }, source: null }],
 				waitingExecution: {},
 				waitingExecutionSource: {},
 			},
@@ -211,19 +211,34 @@ function createEngine({ nodeClasses, credentialClasses }) {
 		options.onStart?.(() => execution.cancel());
 		await execution.catch(() => undefined);
 		const run = await finished;
-		const taskData = run.data.resultData.runData[nodeName]?.[0];
+		const taskData = run.data.resultData.runData[nodes[nodes.length - 1].name]?.[0];
 		return {
 			run,
 			status: run.status,
 			/** The error the run stopped with (the node's error, as n8n stores it), if any. */
 			error: run.data.resultData.error,
+			/** The last node's output items. */
 			items: taskData?.data?.main?.[0] ?? [],
+			binaryData,
 			/** @param {import('n8n-workflow').IBinaryData} binary */
 			readBinary: async (binary) => await binaryData.getAsBuffer(binary),
 		};
 	}
 
-	return { runNode, credentialTypes, nodeTypes };
+	/**
+	 * Runs one node of `type` with `parameters` on `input` items, with credentials of each given type.
+	 * @param {{
+	 *   type: string, parameters: Record<string, unknown>, credentials: Record<string, Record<string, unknown>>,
+	 *   input?: Array<{ json: Record<string, unknown> }>, continueOnFail?: boolean, timezone?: string,
+	 *   onStart?: (cancel: () => void) => void,
+	 * }} options
+	 */
+	async function runNode({ type, parameters, continueOnFail, ...rest }) {
+		const credentials = Object.fromEntries(Object.keys(rest.credentials).map((credentialType) => [credentialType, 'Test']));
+		return await runChain({ ...rest, nodes: [{ name: 'Export', type, typeVersion: 1, parameters, credentials, continueOnFail }] });
+	}
+
+	return { runNode, runChain, credentialTypes, nodeTypes };
 }
 
 module.exports = { createEngine, TestCredentialsHelper, PACKAGE };
