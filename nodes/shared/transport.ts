@@ -398,14 +398,18 @@ async function pause(
 	stopSignal: AbortSignal | undefined,
 	node: INode,
 ): Promise<void> {
-	const signals = [cancelSignal, stopSignal].filter((s): s is AbortSignal => s !== undefined);
-	let onAbort: () => void = () => {};
-	const aborted = new Promise<void>((resolve) => {
-		onAbort = resolve;
-		for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
-	});
-	await Promise.race([sleep(ms), aborted]);
-	for (const signal of signals) signal.removeEventListener('abort', onAbort);
+	const signal = AbortSignal.any([cancelSignal, stopSignal].filter((s): s is AbortSignal => s !== undefined));
+	if (!signal.aborted) {
+		let onAbort: () => void = () => {};
+		const aborted = new Promise<void>((resolve) => {
+			onAbort = resolve;
+			signal.addEventListener('abort', onAbort, { once: true });
+		});
+		// Given the signal, n8n's sleep clears its timer on abort, so a cancelled run keeps no timer
+		// alive; an older n8n ignores it, and the race still ends the wait.
+		await Promise.race([sleep(ms, signal).catch(() => undefined), aborted]);
+		signal.removeEventListener('abort', onAbort);
+	}
 	if (cancelSignal?.aborted) throw new NodeOperationError(node, 'The execution was cancelled');
 	throwIfStopped(stopSignal);
 }

@@ -69,15 +69,17 @@ interface RunPlan {
 function planRun(run: number): RunPlan {
 	const seed = (SEED + Math.imul(run + 1, 0x9e3779b1)) >>> 0;
 	const rnd = seededRandom(seed);
-	const count = rnd.pick(LONG ? [0, 1, 7, 60, 333, 1200, 5000, 20000, 60000] : [0, 1, 7, 60, 333, 1200, 4000]);
+	// The default share keeps data sets small (each run's time goes on requests, not records); the long variant goes big.
+	const count = rnd.pick(LONG ? [0, 1, 7, 60, 333, 1200, 5000, 20000, 60000] : [0, 1, 7, 60, 333, 1200, 2500]);
 	const repeats = count === 0 ? 0 : rnd.int(0, Math.ceil(count / 5));
 	const format = rnd.chance(0.25) ? 'csv' : 'json';
 	let pageSize = rnd.pick([1, 3, 10, 50, 100, 250, 1000, 5000]);
-	// Bounded page counts keep every run short.
-	while ((count + repeats) / pageSize > 60) pageSize *= 2;
+	// Bounded page counts keep every run short (more pages per run in the long variant).
+	const maxPages = LONG ? 60 : 40;
+	while ((count + repeats) / pageSize > maxPages) pageSize *= 2;
 	let maxPageSize: number | undefined;
 	if (pageSize > 1 && rnd.chance(0.5)) {
-		maxPageSize = rnd.int(Math.max(1, Math.ceil((count + repeats) / 80)), pageSize - 1);
+		maxPageSize = rnd.int(Math.max(1, Math.ceil((count + repeats) / (maxPages + maxPages / 3))), pageSize - 1);
 		if (maxPageSize >= pageSize) maxPageSize = undefined;
 	}
 	const effectivePageSize = Math.min(pageSize, maxPageSize ?? Infinity);

@@ -43,6 +43,7 @@ test(`${COUNT} accounts (+${REPEATS} repeats) with ${FAULT_RATE * 100}% faulty r
 		const minimum = pages + 1;
 		const faults = Object.values(server.stats.faultsByKind).reduce((a, b) => a + b, 0);
 		const extra = server.stats.exportRequests - minimum;
+		const attribution = attributeExtras(server.requests as LoggedRequest[], pages, 3);
 		printFigures('load', {
 			'records in the export (with repeats)': COUNT + REPEATS,
 			'accounts expected': records.length,
@@ -56,17 +57,55 @@ test(`${COUNT} accounts (+${REPEATS} repeats) with ${FAULT_RATE * 100}% faulty r
 			'faults injected by kind': server.stats.faultsByKind,
 			'extra requests': extra,
 			'extra requests bound (faults + concurrency - 1)': faults + 3,
+			'extra requests explained': attribution.explained,
+			'retries not explained by a fault': attribution.unexplained,
 			'elapsed ms': elapsed,
 		});
 		expect(diff).toEqual({ losses: 0, doubles: 0, altered: 0, exact: true });
 		// Every extra request is a retry of a fault, or one of at most concurrency-1 pages past the end.
 		expect(extra).toBeLessThanOrEqual(faults + 3);
+		expect(attribution.unexplained).toEqual([]);
 		expect(faults).toBeGreaterThan(0);
 	} finally {
 		restore();
 		await server.close();
 	}
 }, LONG ? 600_000 : 120_000);
+
+interface LoggedRequest {
+	query: Record<string, string>;
+	status: number | null;
+	fault: { kind: string } | null;
+}
+
+/**
+ * Each extra request, from the stand-in's log: a retry after a fault on its page, or one of at most
+ * `pastEndBound` pages requested after the empty page. Anything else (a retry with no fault before
+ * it: an honest page slower than the client's timeout, say) is listed with the attempts at its page.
+ */
+function attributeExtras(requests: LoggedRequest[], emptyPage: number, pastEndBound: number) {
+	const byPage = new Map<number, LoggedRequest[]>();
+	for (const request of requests) {
+		const page = Number(request.query.page ?? 0);
+		byPage.set(page, [...(byPage.get(page) ?? []), request]);
+	}
+	const explained = { 'retries after a fault': 0, 'pages past the empty page': 0 };
+	const unexplained: string[] = [];
+	for (const [page, list] of [...byPage].sort((a, b) => a[0] - b[0])) {
+		if (page > emptyPage) explained['pages past the empty page']++;
+		const retries = list.length - 1;
+		const faultsBefore = list.slice(0, -1).filter((r) => r.fault !== null).length;
+		explained['retries after a fault'] += Math.min(retries, faultsBefore);
+		if (retries > faultsBefore) {
+			unexplained.push(`page ${page}: ${list.map((r) => `${r.status ?? 'no status'}${r.fault ? ` (${r.fault.kind})` : ''}`).join(', ')}`);
+		}
+	}
+	for (let page = 0; page <= emptyPage; page++) if (!byPage.has(page)) unexplained.push(`page ${page} never requested`);
+	if (explained['pages past the empty page'] > pastEndBound) {
+		unexplained.push(`${explained['pages past the empty page']} pages past the empty page (at most ${pastEndBound})`);
+	}
+	return { explained, unexplained };
+}
 
 describe('CSV bodies that stall or are cut short', () => {
 	const wholeCsv = { datasetId: 'engage', format: 'csv', returnAll: true, pageSize: 100 };

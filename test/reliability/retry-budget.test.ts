@@ -192,6 +192,31 @@ describe('cancelling the execution stops the export promptly', () => {
 			json({ retries: 4 }), whenRequested(1));
 	});
 
+	// A timer left behind would keep a cancelled run's closure (and the process) alive for up to 60 s.
+	test('a cancelled run leaves no backoff timer behind', async () => {
+		const server = await startStandin({ datasets: { engage: { count: 50 } }, faults: () => ({ kind: 'status', status: 503, retryAfter: '30' }) });
+		// Timers of 10 s or more set during the run, until they fire or are cleared.
+		const pending = new Set<unknown>();
+		const realSet = global.setTimeout;
+		const realClear = global.clearTimeout;
+		global.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...rest: unknown[]) => {
+			const timer: unknown = realSet((...a: unknown[]) => (pending.delete(timer), fn(...a)), ms, ...rest);
+			if ((ms ?? 0) >= 10_000) pending.add(timer);
+			return timer;
+		}) as typeof setTimeout;
+		global.clearTimeout = ((timer: Parameters<typeof clearTimeout>[0]) => (pending.delete(timer), realClear(timer))) as typeof clearTimeout;
+		try {
+			const result = await runExport(server, json({ retries: 4 }), { onStart: (cancel) => void whenRequested(1)(server).then(cancel) });
+			expect(result.status).not.toBe('success');
+		} finally {
+			global.setTimeout = realSet;
+			global.clearTimeout = realClear;
+			await server.close();
+		}
+		await new Promise((resolve) => setTimeout(resolve, 100));
+		expect(pending.size).toBe(0);
+	});
+
 	test('while an exponential backoff sleeps', async () => {
 		const restore = shrinkRetryTiming({ baseDelayMs: 20_000, maxDelayMs: 20_000 });
 		try {

@@ -131,34 +131,113 @@ export function compareRecords(actual: AccountRecord[], expected: AccountRecord[
 
 export interface Capture {
 	lines: string[];
-	stop(): void;
+	/** The channel of each line (same index as `lines`). */
+	sources: string[];
+	/** Lines per channel: LoggerProxy, n8n Logger, console.*, console._stdout/_stderr, process.stdout/stderr. */
+	bySource: Record<string, number>;
+	/** Waits for pending writes (winston hands lines to its transports asynchronously), then restores everything. */
+	stop(): Promise<void>;
 }
 
-/** Records console output, raw stdout/stderr writes and n8n's LoggerProxy, still passing stdout/stderr on. */
-export function captureLogs(): Capture {
+/** The copies of n8n's packages that n8n-core itself loads (it may ship its own). */
+export function n8nCoreModules() {
+	const paths = [require.resolve('n8n-core')];
+	/* eslint-disable @typescript-eslint/no-require-imports */
+	return {
+		LoggerProxy: require(require.resolve('n8n-workflow', { paths })).LoggerProxy,
+		Container: require(require.resolve('@n8n/di', { paths })).Container,
+		Logger: require(require.resolve('@n8n/backend-common', { paths })).Logger,
+	};
+	/* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+type Write = (chunk: unknown, ...rest: unknown[]) => boolean;
+
+/**
+ * Records every channel a line can leave by, and (unless `quiet`) still passes process stdout/stderr on:
+ * - n8n's LoggerProxy, in the copy of n8n-workflow that n8n-core resolves. n8n's root `Logger`
+ *   (@n8n/backend-common) calls `LoggerProxy.init(this)` when n8n-core's DI container first builds it,
+ *   which happens lazily inside the first execution: it is built here first, so that it cannot
+ *   replace this capture later, and the capture forwards to it (so its winston output happens too);
+ * - every n8n `Logger` (root or scoped; services that log without the proxy), at `Logger.prototype.log`;
+ * - console.* and the streams winston's Console transport writes to: `console._stdout/_stderr`, which
+ *   jest's BufferedConsole (tests in workers) keeps apart from `process.stdout/stderr` (one file in band);
+ * - raw process.stdout/stderr writes.
+ */
+export function captureLogs(options: { quiet?: boolean } = {}): Capture {
 	const lines: string[] = [];
+	const sources: string[] = [];
+	const bySource: Record<string, number> = {};
+	const record = (source: string, line: string) => {
+		lines.push(line);
+		sources.push(source);
+		addCount(bySource, source);
+	};
 	const restore: Array<() => void> = [];
+
 	for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
 		const original = console[method];
-		console[method] = (...args: unknown[]) => {
-			lines.push(`console.${method}: ${args.map((a) => (a instanceof Error ? `${a.stack}` : typeof a === 'string' ? a : safeJson(a))).join(' ')}`);
-		};
+		console[method] = (...args: unknown[]) => record('console', `console.${method}: ${args.map(asLogText).join(' ')}`);
 		restore.push(() => (console[method] = original));
 	}
-	for (const stream of [process.stdout, process.stderr]) {
-		const original = stream.write.bind(stream);
-		stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-			lines.push(String(chunk));
-			return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-		}) as typeof stream.write;
-		restore.push(() => (stream.write = original as typeof stream.write));
+
+	// jest's BufferedConsole has streams of its own; in band, console._stdout is process.stdout.
+	const withStreams = console as unknown as { _stdout?: NodeJS.WritableStream; _stderr?: NodeJS.WritableStream };
+	const streams = new Map<NodeJS.WritableStream, { source: string; passOn: boolean }>();
+	streams.set(process.stdout, { source: 'process.stdout/stderr', passOn: !options.quiet });
+	streams.set(process.stderr, { source: 'process.stdout/stderr', passOn: !options.quiet });
+	for (const stream of [withStreams._stdout, withStreams._stderr]) {
+		if (stream && !streams.has(stream)) streams.set(stream, { source: 'console._stdout/_stderr', passOn: false });
 	}
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	const { LoggerProxy } = require('n8n-workflow');
-	const logTo = (level: string) => (message: string, meta?: unknown) => lines.push(`n8n ${level}: ${message} ${safeJson(meta)}`);
+	for (const [stream, { source, passOn }] of streams) {
+		const original = stream.write;
+		stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+			record(source, Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
+			if (passOn) return (original as Write).call(stream, chunk, ...rest);
+			const callback = rest.find((x) => typeof x === 'function') as (() => void) | undefined;
+			callback?.();
+			return true;
+		}) as typeof stream.write;
+		restore.push(() => (stream.write = original));
+	}
+
+	const { LoggerProxy, Container, Logger } = n8nCoreModules();
+	const root = Container.get(Logger) as Record<'error' | 'warn' | 'info' | 'debug', (message: string, meta?: unknown) => void>;
+	let forwarding = false;
+	const originalLog = Logger.prototype.log;
+	Logger.prototype.log = function (this: unknown, level: string, message: string, meta: unknown) {
+		if (!forwarding) record('n8n Logger', `n8n Logger.${level}: ${message} ${asLogText(meta)}`);
+		return originalLog.call(this, level, message, meta);
+	};
+	restore.push(() => (Logger.prototype.log = originalLog));
+	const logTo = (level: 'error' | 'warn' | 'info' | 'debug') => (message: string, meta?: unknown) => {
+		record('LoggerProxy', `n8n LoggerProxy.${level}: ${message} ${asLogText(meta)}`);
+		forwarding = true;
+		try {
+			root[level](message, meta);
+		} finally {
+			forwarding = false;
+		}
+	};
 	LoggerProxy.init({ error: logTo('error'), warn: logTo('warn'), info: logTo('info'), debug: logTo('debug') });
-	restore.push(() => LoggerProxy.init({ error: () => {}, warn: () => {}, info: () => {}, debug: () => {} }));
-	return { lines, stop: () => restore.reverse().forEach((undo) => undo()) };
+	restore.push(() => LoggerProxy.init(root));
+
+	return {
+		lines,
+		sources,
+		bySource,
+		stop: async () => {
+			for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+			restore.reverse().forEach((undo) => undo());
+		},
+	};
+}
+
+/** A value as a log line could show it: JSON, plus every string inside (an Error's stack, a cause). */
+function asLogText(value: unknown): string {
+	if (typeof value === 'string') return value;
+	if (value === undefined || value === null) return String(value);
+	return `${safeJson(value)} ${allText(value, 200_000)}`;
 }
 
 function safeJson(value: unknown): string {
@@ -207,6 +286,11 @@ export function allText(value: unknown, limit = 2_000_000): string {
 	};
 	walk(value, 0);
 	return parts.join('\n');
+}
+
+/** What the secret audit searches in each thing: every string reachable inside it, and its JSON. */
+export function auditText(...things: unknown[]): string {
+	return things.map((thing) => `${allText(thing)}\n${safeJson(thing)}`).join('\n');
 }
 
 /** The forms a key pair can leak in. */
