@@ -332,7 +332,9 @@ function bodyText(response: EvergageResponse): string {
 
 interface BodyStream {
 	on(event: 'data', listener: () => void): unknown;
+	on(event: 'newListener', listener: (event: string) => void): unknown;
 	pause(): unknown;
+	resume(): unknown;
 	destroy(error: Error): unknown;
 }
 
@@ -346,8 +348,13 @@ function watchForSilence(body: unknown, timeoutMs: number): { silence: Promise<n
 	let lastData = Date.now();
 	let stopped = false;
 	stream.on('data', () => (lastData = Date.now()));
-	// A data listener would start the flow before the reader is attached; the reader resumes it.
+	// That listener would start the flow before the reader is attached, so the stream waits until a
+	// reader comes: one that pipes or iterates pulls by itself; one that only listens for data (n8n
+	// 1.x keeping binary data in memory) must be let through.
 	stream.pause();
+	stream.on('newListener', (event: string) => {
+		if (event === 'data') stream.resume();
+	});
 	const silence = new Promise<never>((_, reject) => {
 		void (async () => {
 			while (!stopped) {
