@@ -268,7 +268,7 @@ function csvTable(csv) {
 	return lines.join('\n');
 }
 
-/** The issue's targets, checked against this run. */
+/** The performance targets, checked against this run. */
 function verdicts(scenarios, csv, pageSize, concurrency) {
 	const lines = [];
 	const check = (ok, text) => lines.push(`- ${ok ? 'MET ' : 'MISSED'}: ${text}`);
