@@ -101,11 +101,8 @@ function installCleanup() {
 	}
 }
 
-/**
- * Start a long-running child in its own process group. Output is collected (and optionally
- * echoed with a prefix). Returns { child, output(), waitFor(regex, ms), stop() }.
- */
-function startProcess(cmd, args, opts = {}) {
+/** A child in its own process group (so its whole tree can be stopped), stopped on exit. */
+function spawnInOwnGroup(cmd, args, opts) {
 	installCleanup();
 	const child = spawn(cmd, args, {
 		cwd: opts.cwd || ROOT,
@@ -114,6 +111,15 @@ function startProcess(cmd, args, opts = {}) {
 		detached: true,
 	});
 	children.add(child);
+	return child;
+}
+
+/**
+ * Start a long-running child in its own process group. Output is collected (and optionally
+ * echoed with a prefix). Returns { child, output(), waitFor(regex, ms), stop() }.
+ */
+function startProcess(cmd, args, opts = {}) {
+	const child = spawnInOwnGroup(cmd, args, opts);
 	let out = '';
 	const listeners = new Set();
 	const onData = (chunk) => {
@@ -178,16 +184,9 @@ function startProcess(cmd, args, opts = {}) {
 
 /** Run a command to completion; resolves { code, stdout, stderr, ms }. Never rejects. */
 function run(cmd, args, opts = {}) {
-	installCleanup();
 	const t0 = Date.now();
 	return new Promise((resolve) => {
-		const child = spawn(cmd, args, {
-			cwd: opts.cwd || ROOT,
-			env: opts.env || process.env,
-			stdio: ['ignore', 'pipe', 'pipe'],
-			detached: true,
-		});
-		children.add(child);
+		const child = spawnInOwnGroup(cmd, args, opts);
 		let stdout = '';
 		let stderr = '';
 		child.stdout.on('data', (c) => (stdout += c));
