@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { runPerInputItem } from '../shared/output';
@@ -12,7 +17,8 @@ export class EvergageAccountExport implements INodeType {
 		icon: { light: 'file:evergage.svg', dark: 'file:evergage.dark.svg' },
 		group: ['input'],
 		version: 1,
-		subtitle: '={{"Dataset " + $parameter["datasetId"] + " as " + $parameter["format"].toUpperCase()}}',
+		subtitle:
+			'={{"Dataset " + $parameter["datasetId"] + " as " + $parameter["format"].toUpperCase()}}',
 		description:
 			'Export accounts from Salesforce Marketing Cloud Personalization (Evergage, Interaction Studio)',
 		defaults: { name: 'Evergage Account Export' },
@@ -36,7 +42,11 @@ export class EvergageAccountExport implements INodeType {
 				type: 'options',
 				options: [
 					{ name: 'JSON', value: 'json', description: 'One output item per account' },
-					{ name: 'CSV', value: 'csv', description: 'One output item holding the export as a CSV file' },
+					{
+						name: 'CSV',
+						value: 'csv',
+						description: 'One output item holding the export as a CSV file',
+					},
 				],
 				default: 'json',
 			},
@@ -169,6 +179,9 @@ export class EvergageAccountExport implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await runPerInputItem(this, async (itemIndex) => await exportItems(this, itemIndex, 'accounts'));
+		return await runPerInputItem(
+			this,
+			async (itemIndex) => await exportItems(this, itemIndex, 'accounts'),
+		);
 	}
 }

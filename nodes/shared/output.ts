@@ -25,7 +25,10 @@ export async function runPerInputItem(
 					: new NodeOperationError(context.getNode(), caught as Error, { itemIndex });
 			if (!context.continueOnFail()) throw error;
 			output.push({
-				json: { error: error.message, ...(error.description ? { description: error.description } : {}) },
+				json: {
+					error: error.message,
+					...(error.description ? { description: error.description } : {}),
+				},
 				pairedItem: { item: itemIndex },
 			});
 		}

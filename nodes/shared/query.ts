@@ -45,7 +45,10 @@ export const MAX_PAGE_SIZE = 100_000;
 export const MAX_CONCURRENCY = 8;
 const MAX_EPOCH_MS = 8.64e15;
 
-export function readExportParameters(context: IExecuteFunctions, itemIndex: number): ExportParameters {
+export function readExportParameters(
+	context: IExecuteFunctions,
+	itemIndex: number,
+): ExportParameters {
 	const node = context.getNode();
 	const invalid = (field: string, problem: string, fix: string) =>
 		new NodeOperationError(node, `${field} ${problem}`, { itemIndex, description: fix });
@@ -54,17 +57,33 @@ export function readExportParameters(context: IExecuteFunctions, itemIndex: numb
 		throw invalid('Options', 'must be a set of options', 'Remove the expression on Options.');
 	}
 
-	const datasetId = textValue(context.getNodeParameter('datasetId', itemIndex, ''), 'Dataset ID', invalid);
+	const datasetId = textValue(
+		context.getNodeParameter('datasetId', itemIndex, ''),
+		'Dataset ID',
+		invalid,
+	);
 	if (datasetId === undefined) {
-		throw invalid('Dataset ID', 'is empty', 'Enter the name or identifier of the dataset, e.g. "engage".');
+		throw invalid(
+			'Dataset ID',
+			'is empty',
+			'Enter the name or identifier of the dataset, e.g. "engage".',
+		);
 	}
 	if (datasetId === '.' || datasetId === '..') {
-		throw invalid('Dataset ID', `cannot be "${datasetId}"`, 'Enter the name or identifier of the dataset.');
+		throw invalid(
+			'Dataset ID',
+			`cannot be "${datasetId}"`,
+			'Enter the name or identifier of the dataset.',
+		);
 	}
 
 	const format = context.getNodeParameter('format', itemIndex, 'json');
 	if (format !== 'json' && format !== 'csv') {
-		throw invalid('Format', `must be "json" or "csv", not ${JSON.stringify(format)}`, 'Pick JSON or CSV.');
+		throw invalid(
+			'Format',
+			`must be "json" or "csv", not ${JSON.stringify(format)}`,
+			'Pick JSON or CSV.',
+		);
 	}
 
 	const timezone = context.getTimezone();
@@ -86,16 +105,44 @@ export function readExportParameters(context: IExecuteFunctions, itemIndex: numb
 	const returnAll = context.getNodeParameter('returnAll', itemIndex, true) as boolean;
 	const limit = returnAll
 		? undefined
-		: wholeNumber(context.getNodeParameter('limit', itemIndex, 50), 'Limit', 1, Number.MAX_SAFE_INTEGER, invalid);
-	const firstPage = wholeNumber(options.page ?? 0, 'Start Page', 0, Number.MAX_SAFE_INTEGER, invalid);
+		: wholeNumber(
+				context.getNodeParameter('limit', itemIndex, 50),
+				'Limit',
+				1,
+				Number.MAX_SAFE_INTEGER,
+				invalid,
+			);
+	const firstPage = wholeNumber(
+		options.page ?? 0,
+		'Start Page',
+		0,
+		Number.MAX_SAFE_INTEGER,
+		invalid,
+	);
 	const paging: PagePlan = {
 		firstPage,
-		pageSize: wholeNumber(context.getNodeParameter('pageSize', itemIndex, 1000), 'Page Size', 1, MAX_PAGE_SIZE, invalid),
+		pageSize: wholeNumber(
+			context.getNodeParameter('pageSize', itemIndex, 1000),
+			'Page Size',
+			1,
+			MAX_PAGE_SIZE,
+			invalid,
+		),
 		limit,
-		concurrency: wholeNumber(options.concurrency ?? 4, 'Parallel Requests', 1, MAX_CONCURRENCY, invalid),
+		concurrency: wholeNumber(
+			options.concurrency ?? 4,
+			'Parallel Requests',
+			1,
+			MAX_CONCURRENCY,
+			invalid,
+		),
 	};
 
-	const binaryPropertyName = textValue(options.binaryPropertyName ?? 'data', 'Put Output File in Field', invalid);
+	const binaryPropertyName = textValue(
+		options.binaryPropertyName ?? 'data',
+		'Put Output File in Field',
+		invalid,
+	);
 	if (binaryPropertyName === undefined) {
 		throw invalid('Put Output File in Field', 'is empty', 'Enter a field name such as "data".');
 	}
@@ -122,10 +169,20 @@ function textValue(value: unknown, field: string, invalid: Invalid): string | un
 	if (value === undefined || value === null || value === '') return undefined;
 	if (typeof value === 'string') return value;
 	if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-	throw invalid(field, `must be text, not ${describeType(value)}`, 'Check the expression: it should give a name or an ID.');
+	throw invalid(
+		field,
+		`must be text, not ${describeType(value)}`,
+		'Check the expression: it should give a name or an ID.',
+	);
 }
 
-function wholeNumber(value: unknown, field: string, min: number, max: number, invalid: Invalid): number {
+function wholeNumber(
+	value: unknown,
+	field: string,
+	min: number,
+	max: number,
+	invalid: Invalid,
+): number {
 	const number = typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
 	if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
 		throw invalid(
@@ -148,7 +205,12 @@ function describeType(value: unknown): string {
  * offset it is read in the workflow's time zone), epoch ms as a number or digits, a Luxon DateTime
  * or a Date from an expression.
  */
-export function toEpochMs(value: unknown, field: string, timezone: string, invalid: Invalid): number | undefined {
+export function toEpochMs(
+	value: unknown,
+	field: string,
+	timezone: string,
+	invalid: Invalid,
+): number | undefined {
 	if (value === undefined || value === null || value === '') return undefined;
 	let ms: number | undefined;
 	if (typeof value === 'number') ms = value;
@@ -156,7 +218,10 @@ export function toEpochMs(value: unknown, field: string, timezone: string, inval
 		const text = value.trim();
 		ms = /^\d+$/.test(text) ? Number(text) : isoToEpochMs(text, timezone);
 	} else if (value instanceof Date) ms = value.getTime();
-	else if (typeof value === 'object' && typeof (value as { toMillis?: unknown }).toMillis === 'function') {
+	else if (
+		typeof value === 'object' &&
+		typeof (value as { toMillis?: unknown }).toMillis === 'function'
+	) {
 		ms = (value as { toMillis: () => number }).toMillis();
 	}
 	if (ms === undefined || !Number.isInteger(ms) || ms < 0 || ms > MAX_EPOCH_MS) {
@@ -169,7 +234,8 @@ export function toEpochMs(value: unknown, field: string, timezone: string, inval
 	return ms;
 }
 
-const ISO_WITHOUT_OFFSET = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?$/;
+const ISO_WITHOUT_OFFSET =
+	/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?$/;
 
 function isoToEpochMs(text: string, timezone: string): number | undefined {
 	const local = ISO_WITHOUT_OFFSET.exec(text);
@@ -199,7 +265,14 @@ function zoneOffsetMs(instant: number, timezone: string): number {
 		second: 'numeric',
 	}).formatToParts(instant);
 	const part = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-	const asUtc = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
+	const asUtc = Date.UTC(
+		part('year'),
+		part('month') - 1,
+		part('day'),
+		part('hour'),
+		part('minute'),
+		part('second'),
+	);
 	return asUtc - Math.floor(instant / 1000) * 1000;
 }
 
@@ -209,7 +282,10 @@ export function exportPath(datasetId: string, entity: ExportEntity, format: Expo
 }
 
 /** The query string for one request; `page` is omitted for the whole export in one response. */
-export function exportQueryString(filters: ExportFilters, page?: { page: number; pageSize: number }): string {
+export function exportQueryString(
+	filters: ExportFilters,
+	page?: { page: number; pageSize: number },
+): string {
 	const pairs: Array<[string, string | number | undefined]> = [
 		['filter', filters.filter],
 		['start', filters.start],

@@ -63,7 +63,8 @@ export function parseJsonPage(body: unknown): IDataObject[] {
 	} catch {
 		// A cut-off body fails here; it is worth another request, never "the last page".
 	}
-	if (parsed === unparsable) throw new IncompleteBodyError(`${text.length} bytes that are not complete JSON`);
+	if (parsed === unparsable)
+		throw new IncompleteBodyError(`${text.length} bytes that are not complete JSON`);
 	if (!Array.isArray(parsed)) {
 		throw new Error('Evergage answered with JSON that is not a list of records');
 	}
@@ -83,7 +84,8 @@ function requestFor(run: ExportRun, page?: number) {
 	const paging = page === undefined ? undefined : { page, pageSize: parameters.paging.pageSize };
 	return {
 		pathAndQuery:
-			exportPath(parameters.datasetId, entity, parameters.format) + exportQueryString(parameters.filters, paging),
+			exportPath(parameters.datasetId, entity, parameters.format) +
+			exportQueryString(parameters.filters, paging),
 		notFoundMessage: `Dataset "${parameters.datasetId}" was not found (404)`,
 	};
 }
@@ -95,7 +97,8 @@ function repeatedPageError(run: ExportRun) {
 			{},
 			{
 				message: `Evergage sent page ${page} twice in a row: it does not seem to page this export`,
-				description: 'Nothing was output for this item, since the export would never end. Try another Page Size.',
+				description:
+					'Nothing was output for this item, since the export would never end. Try another Page Size.',
 				itemIndex: run.itemIndex,
 			},
 		);
@@ -115,7 +118,11 @@ export async function exportRecordItems(run: ExportRun): Promise<INodeExecutionD
 			}),
 		size: (page) => page.length,
 		stillWanted: () => (parameters.paging.limit === undefined ? undefined : collector.stillWanted),
-		samePage: (a, b) => a.length === b.length && a[0]?.name === b[0]?.name && a[a.length - 1]?.name === b[b.length - 1]?.name && JSON.stringify(a[0]) === JSON.stringify(b[0]),
+		samePage: (a, b) =>
+			a.length === b.length &&
+			a[0]?.name === b[0]?.name &&
+			a[a.length - 1]?.name === b[b.length - 1]?.name &&
+			JSON.stringify(a[0]) === JSON.stringify(b[0]),
 		repeatedPageError: repeatedPageError(run),
 	});
 	for await (const page of pages) {
@@ -142,7 +149,11 @@ export async function exportCsvItem(run: ExportRun): Promise<INodeExecutionData>
 	} else {
 		const joined = await joinCsvPages(run);
 		rows = joined.rows;
-		binary = await context.helpers.prepareBinaryData(Buffer.from(joined.text, 'utf8'), fileName, 'text/csv');
+		binary = await context.helpers.prepareBinaryData(
+			Buffer.from(joined.text, 'utf8'),
+			fileName,
+			'text/csv',
+		);
 	}
 	return {
 		json: { datasetId: parameters.datasetId, fileName, ...(rows === undefined ? {} : { rows }) },
@@ -173,11 +184,13 @@ async function joinCsvPages(run: ExportRun): Promise<{ text: string; rows: numbe
 				...requestFor(run, page),
 				encoding: 'arraybuffer',
 				signal,
-				read: async (response) => splitCsvRows(Buffer.isBuffer(response.body) ? response.body.toString('utf8') : ''),
+				read: async (response) =>
+					splitCsvRows(Buffer.isBuffer(response.body) ? response.body.toString('utf8') : ''),
 			}),
 		size: (page) => dataRows(page).length,
 		stillWanted: () => (parameters.paging.limit === undefined ? undefined : limit - rows.length),
-		samePage: (a, b) => a.rows.length === b.rows.length && a.rows.every((row, i) => row === b.rows[i]),
+		samePage: (a, b) =>
+			a.rows.length === b.rows.length && a.rows.every((row, i) => row === b.rows[i]),
 		repeatedPageError: repeatedPageError(run),
 	});
 	for await (const page of pages) {
@@ -204,7 +217,10 @@ export function splitCsvRows(text: string): CsvPage {
 	let rowStart = 0;
 	let commas = 0;
 	const push = (end: number) => {
-		const row = text.slice(rowStart, end > rowStart && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+		const row = text.slice(
+			rowStart,
+			end > rowStart && text.charCodeAt(end - 1) === 13 ? end - 1 : end,
+		);
 		if (row !== '') {
 			rows.push(row);
 			fieldCounts.push(commas + 1);

@@ -93,19 +93,31 @@ function baseUrlOrigin(baseUrl: string, node: INode): string {
 		});
 	}
 	if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-		throw new NodeOperationError(node, "The credential's Base URL must start with https:// or http://", {
-			description: fix,
-		});
+		throw new NodeOperationError(
+			node,
+			"The credential's Base URL must start with https:// or http://",
+			{
+				description: fix,
+			},
+		);
 	}
 	if (url.username !== '' || url.password !== '') {
-		throw new NodeOperationError(node, "The credential's Base URL must not contain a user name or password", {
-			description: `The API Key ID and Secret go in their own fields. ${fix}`,
-		});
+		throw new NodeOperationError(
+			node,
+			"The credential's Base URL must not contain a user name or password",
+			{
+				description: `The API Key ID and Secret go in their own fields. ${fix}`,
+			},
+		);
 	}
 	if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-		throw new NodeOperationError(node, "The credential's Base URL must be an origin, without a path or query", {
-			description: fix,
-		});
+		throw new NodeOperationError(
+			node,
+			"The credential's Base URL must be an origin, without a path or query",
+			{
+				description: fix,
+			},
+		);
 	}
 	return url.origin;
 }
@@ -143,11 +155,15 @@ export async function evergageClient(
 	// which wraps every failure in a NodeApiError too (one that still holds the request and its headers).
 	const fail = (message: string, description: string, httpCode?: number): EvergageFailure => {
 		const safe = { message: redact(message), description: redact(description) };
-		const error = new NodeApiError(node, { ...safe, ...(httpCode ? { httpCode } : {}) } as JsonObject, {
-			...safe,
-			httpCode: httpCode ? String(httpCode) : undefined,
-			itemIndex,
-		});
+		const error = new NodeApiError(
+			node,
+			{ ...safe, ...(httpCode ? { httpCode } : {}) } as JsonObject,
+			{
+				...safe,
+				httpCode: httpCode ? String(httpCode) : undefined,
+				itemIndex,
+			},
+		);
 		return new EvergageFailure(error);
 	};
 
@@ -203,7 +219,8 @@ export async function evergageClient(
 				}
 			} catch (error) {
 				if (error instanceof EvergageFailure) throw error.nodeError;
-				if (cancelSignal?.aborted) throw new NodeOperationError(node, 'The execution was cancelled');
+				if (cancelSignal?.aborted)
+					throw new NodeOperationError(node, 'The execution was cancelled');
 				throwIfStopped(request.signal);
 				const problem = networkProblem(error);
 				if (problem === undefined) {
@@ -216,7 +233,8 @@ export async function evergageClient(
 				lastProblem = problem.message;
 				lastDetail = problem.description;
 			}
-			if (attempt < attempts) await pause(waitMs ?? backoffMs(attempt), cancelSignal, request.signal, node);
+			if (attempt < attempts)
+				await pause(waitMs ?? backoffMs(attempt), cancelSignal, request.signal, node);
 		}
 		throw fail(
 			`Evergage still ${lastProblem} after ${attempts} attempts`,
@@ -273,7 +291,9 @@ export async function evergageClient(
 		if (transient.includes(code) || /socket hang up|aborted|timeout|premature/i.test(text)) {
 			const timedOut = /timeout/i.test(`${code} ${text}`);
 			return {
-				message: timedOut ? `did not answer within ${settings.timeoutMs} ms` : 'dropped the connection',
+				message: timedOut
+					? `did not answer within ${settings.timeoutMs} ms`
+					: 'dropped the connection',
 				description: `Last error: ${redact(code || text).slice(0, 100)}. `,
 				permanent: false,
 			};
@@ -313,7 +333,10 @@ function statusMessage(response: EvergageResponse, notFound: string): [string, s
 				'The token lacks "Can access API", may not read this dataset, or this IP is not on its accept list. An admin can change it in Security > API Tokens.',
 			];
 		case 404:
-			return [notFound, 'Check the Dataset ID: the name or identifier of the dataset in Personalization.'];
+			return [
+				notFound,
+				'Check the Dataset ID: the name or identifier of the dataset in Personalization.',
+			];
 		default: {
 			const body = bodyText(response);
 			return [
@@ -343,7 +366,10 @@ interface BodyStream {
  * torn down from here (its destroy waits for the stalled socket). So a body silent for `timeoutMs`
  * fails the read, to be retried; the stalled connection is abandoned until its server closes it.
  */
-function watchForSilence(body: unknown, timeoutMs: number): { silence: Promise<never>; stop(): void } {
+function watchForSilence(
+	body: unknown,
+	timeoutMs: number,
+): { silence: Promise<never>; stop(): void } {
 	const stream = body as BodyStream;
 	let lastData = Date.now();
 	let stopped = false;
@@ -360,7 +386,9 @@ function watchForSilence(body: unknown, timeoutMs: number): { silence: Promise<n
 			while (!stopped) {
 				await sleep(Math.min(timeoutMs, 1000));
 				if (!stopped && Date.now() - lastData > timeoutMs) {
-					const error = Object.assign(new Error(`no data for ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+					const error = Object.assign(new Error(`no data for ${timeoutMs} ms`), {
+						code: 'ETIMEDOUT',
+					});
 					stream.destroy(error);
 					reject(error);
 					return;
@@ -378,7 +406,10 @@ function discard(body: unknown): void {
 }
 
 /** Retry-After in seconds or as an HTTP date, in milliseconds. */
-export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+export function retryAfterMs(
+	header: string | string[] | undefined,
+	now = Date.now(),
+): number | undefined {
 	const value = Array.isArray(header) ? header[0] : header;
 	if (value === undefined || value.trim() === '') return undefined;
 	if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
@@ -405,7 +436,9 @@ async function pause(
 	stopSignal: AbortSignal | undefined,
 	node: INode,
 ): Promise<void> {
-	const signal = AbortSignal.any([cancelSignal, stopSignal].filter((s): s is AbortSignal => s !== undefined));
+	const signal = AbortSignal.any(
+		[cancelSignal, stopSignal].filter((s): s is AbortSignal => s !== undefined),
+	);
 	if (!signal.aborted) {
 		let onAbort: () => void = () => {};
 		const aborted = new Promise<void>((resolve) => {
