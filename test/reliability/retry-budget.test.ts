@@ -163,8 +163,8 @@ describe('cancelling the execution stops the export promptly', () => {
 			expect(result.status).not.toBe('success');
 			expect(latency).toBeLessThan(1500);
 			await new Promise((resolve) => setTimeout(resolve, 300));
-			// Requests after the run settled: reported, not yet zero (see the closing note). Bounded by
-			// the pages in flight, so the export does not go on in the background.
+			// Requests that reach the server after the run settled are reported; they are bounded by the
+			// pages in flight, so the export does not go on in the background.
 			const late = arrivals.filter((t) => t > settledAt + 5).length;
 			figures['requests arriving after a cancelled run settled'] += late;
 			expect(late).toBeLessThanOrEqual(8);
