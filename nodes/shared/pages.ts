@@ -13,8 +13,8 @@ export interface PageSource<P> {
 	fetch(page: number, signal: AbortSignal): Promise<P>;
 	/** Records in a page; 0 ends the export. */
 	size(page: P): number;
-	/** Records still wanted, or undefined for all of them. Asked before each new request. */
-	stillWanted(): number | undefined;
+	/** Records still wanted (Infinity for all of them). Asked before each new request. */
+	stillWanted(): number;
 	/** Two pages that say the same: the service is not paging, so walking on would never end. */
 	samePage?(a: P, b: P): boolean;
 	/** The error for a service that repeats a whole page. */
@@ -28,10 +28,7 @@ export async function* exportPages<P>(plan: PagePlan, source: PageSource<P>): As
 	let previous: P | undefined;
 	let failed = false;
 
-	const worthStarting = () => {
-		const wanted = source.stillWanted();
-		return wanted === undefined || wanted - inFlight.length * plan.pageSize > 0;
-	};
+	const worthStarting = () => source.stillWanted() - inFlight.length * plan.pageSize > 0;
 	const start = () => {
 		// Settled into a value at once, so a failure behind the head is not an unhandled rejection.
 		inFlight.push(

@@ -1,6 +1,7 @@
 import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 
+import type { PageSource } from './pages';
 import { exportPages } from './pages';
 import type { ExportEntity, ExportParameters } from './query';
 import { exportPath, exportQueryString, readExportParameters } from './query';
@@ -55,8 +56,8 @@ export class RecordCollector {
 
 const unparsable = Symbol('unparsable');
 
-export function parseJsonPage(body: unknown): IDataObject[] {
-	const text = Buffer.isBuffer(body) ? body.toString('utf8') : String(body ?? '');
+export function parseJsonPage(body: Buffer): IDataObject[] {
+	const text = body.toString('utf8');
 	let parsed: unknown = unparsable;
 	try {
 		parsed = JSON.parse(text);
@@ -90,40 +91,45 @@ function requestFor(run: ExportRun, page?: number) {
 	};
 }
 
-function repeatedPageError(run: ExportRun) {
-	return (page: number) =>
-		new NodeApiError(
-			run.context.getNode(),
-			{},
-			{
-				message: `Evergage sent page ${page} twice in a row: it does not seem to page this export`,
-				description:
-					'Nothing was output for this item, since the export would never end. Try another Page Size.',
-				itemIndex: run.itemIndex,
-			},
-		);
+/** The export's pages, each fetched whole and parsed by `parse`; a service that repeats a page fails. */
+function walkPages<P>(
+	run: ExportRun,
+	parse: (body: Buffer) => P,
+	source: Pick<PageSource<P>, 'size' | 'stillWanted' | 'samePage'>,
+): AsyncGenerator<P> {
+	return exportPages<P>(run.parameters.paging, {
+		...source,
+		fetch: async (page, signal) =>
+			await run.client.get({
+				...requestFor(run, page),
+				encoding: 'arraybuffer',
+				signal,
+				read: async (response) => parse(response.body as Buffer),
+			}),
+		repeatedPageError: (page) =>
+			new NodeApiError(
+				run.context.getNode(),
+				{},
+				{
+					message: `Evergage sent page ${page} twice in a row: it does not seem to page this export`,
+					description:
+						'Nothing was output for this item, since the export would never end. Try another Page Size.',
+					itemIndex: run.itemIndex,
+				},
+			),
+	});
 }
 
 /** JSON: every record of the export (or up to Limit), deduplicated, as one item each. */
 export async function exportRecordItems(run: ExportRun): Promise<INodeExecutionData[]> {
-	const { client, parameters } = run;
+	const { parameters } = run;
 	const collector = new RecordCollector(parameters.deduplicate, parameters.paging.limit);
-	const pages = exportPages<IDataObject[]>(parameters.paging, {
-		fetch: async (page, signal) =>
-			await client.get({
-				...requestFor(run, page),
-				encoding: 'arraybuffer',
-				signal,
-				read: async (response) => parseJsonPage(response.body),
-			}),
+	const pages = walkPages(run, parseJsonPage, {
 		size: (page) => page.length,
-		stillWanted: () => (parameters.paging.limit === undefined ? undefined : collector.stillWanted),
+		stillWanted: () => collector.stillWanted,
 		samePage: (a, b) =>
 			a.length === b.length &&
-			a[0]?.name === b[0]?.name &&
-			a[a.length - 1]?.name === b[b.length - 1]?.name &&
-			JSON.stringify(a[0]) === JSON.stringify(b[0]),
-		repeatedPageError: repeatedPageError(run),
+			JSON.stringify([a[0], a[a.length - 1]]) === JSON.stringify([b[0], b[b.length - 1]]),
 	});
 	for await (const page of pages) {
 		collector.add(page);
@@ -168,7 +174,7 @@ interface CsvPage {
 }
 
 async function joinCsvPages(run: ExportRun): Promise<{ text: string; rows: number }> {
-	const { client, parameters } = run;
+	const { parameters } = run;
 	const limit = parameters.paging.limit ?? Infinity;
 	let header: string | undefined;
 	let lineBreak = '\r\n';
@@ -178,20 +184,11 @@ async function joinCsvPages(run: ExportRun): Promise<{ text: string; rows: numbe
 		header ??= page.rows[0];
 		return page.rows[0] === header ? page.rows.slice(1) : page.rows;
 	};
-	const pages = exportPages<CsvPage>(parameters.paging, {
-		fetch: async (page, signal) =>
-			await client.get({
-				...requestFor(run, page),
-				encoding: 'arraybuffer',
-				signal,
-				read: async (response) =>
-					splitCsvRows(Buffer.isBuffer(response.body) ? response.body.toString('utf8') : ''),
-			}),
+	const pages = walkPages(run, (body) => splitCsvRows(body.toString('utf8')), {
 		size: (page) => dataRows(page).length,
-		stillWanted: () => (parameters.paging.limit === undefined ? undefined : limit - rows.length),
+		stillWanted: () => limit - rows.length,
 		samePage: (a, b) =>
 			a.rows.length === b.rows.length && a.rows.every((row, i) => row === b.rows[i]),
-		repeatedPageError: repeatedPageError(run),
 	});
 	for await (const page of pages) {
 		lineBreak = page.lineBreak;

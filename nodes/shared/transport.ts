@@ -9,7 +9,7 @@ import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
 /** The one door to Evergage: origin from the credential, Basic auth, timeout, retries, errors. */
 
-export const CREDENTIAL_TYPE = 'evergageApi';
+const CREDENTIAL_TYPE = 'evergageApi';
 
 // Letters, digits and hyphens only: user text must never be able to choose the host that gets the key pair.
 const DNS_LABEL = /^[A-Za-z0-9-]{1,63}$/;
@@ -56,7 +56,6 @@ class EvergageFailure {
 export class IncompleteBodyError extends Error {}
 
 export interface EvergageClient {
-	origin: string;
 	get<T>(request: EvergageRequest<T>): Promise<T>;
 }
 
@@ -301,7 +300,7 @@ export async function evergageClient(
 		return undefined;
 	}
 
-	return { origin, get };
+	return { get };
 }
 
 function findCause(error: unknown): { code?: string; message?: string } {
@@ -428,7 +427,7 @@ function throwIfStopped(signal: AbortSignal | undefined): void {
 }
 
 /** Thrown into requests whose result is no longer wanted; never reaches a user. */
-export class StoppedError extends Error {}
+class StoppedError extends Error {}
 
 async function pause(
 	ms: number,

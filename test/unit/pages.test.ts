@@ -25,7 +25,7 @@ async function collect(pages: AsyncGenerator<number[]>, stopAt = Infinity) {
 	return records;
 }
 
-const source = (service: ReturnType<typeof fakeService>, wanted: () => number | undefined = () => undefined) => ({
+const source = (service: ReturnType<typeof fakeService>, wanted: () => number = () => Infinity) => ({
 	fetch: service.fetch,
 	size: (page: number[]) => page.length,
 	stillWanted: wanted,
