@@ -1,0 +1,54 @@
+// @ts-check
+'use strict';
+/** The package's node and credential, from source, in n8n-core's engine, against a stand-in server. */
+
+const { EvergageApi } = require('../../credentials/EvergageApi.credentials');
+const { EvergageAccountExport } = require('../../nodes/EvergageAccountExport/EvergageAccountExport.node');
+const { createEngine, PACKAGE } = require('./engine');
+const standin = require('./standin');
+
+const engine = createEngine({
+	nodeClasses: [EvergageAccountExport],
+	credentialClasses: [EvergageApi],
+});
+
+const EXPORT_NODE_TYPE = `${PACKAGE}.evergageAccountExport`;
+
+const { startStandin, expectedAccounts, DEFAULT_CREDENTIALS, SEGMENTS } = standin;
+
+function credentialsFor(server, overrides = {}) {
+	return {
+		evergageApi: {
+			accountName: 'demo',
+			instance: 'us-1',
+			apiKeyId: DEFAULT_CREDENTIALS.apiKeyId,
+			apiSecretKey: DEFAULT_CREDENTIALS.apiSecretKey,
+			baseUrl: server.url,
+			...overrides,
+		},
+	};
+}
+
+/** Runs the export node once, on `input` items, with the stand-in's credentials unless told otherwise. */
+async function runExport(server, parameters, options = {}) {
+	return await engine.runNode({
+		type: EXPORT_NODE_TYPE,
+		parameters,
+		credentials: options.credentials ?? credentialsFor(server),
+		input: options.input,
+		continueOnFail: options.continueOnFail,
+		timezone: options.timezone,
+		onStart: options.onStart,
+	});
+}
+
+module.exports = {
+	engine,
+	EXPORT_NODE_TYPE,
+	credentialsFor,
+	runExport,
+	startStandin,
+	expectedAccounts,
+	DEFAULT_CREDENTIALS,
+	SEGMENTS,
+};
