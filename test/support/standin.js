@@ -1326,14 +1326,14 @@ async function startStandin(options = {}) {
 // CLI
 
 const CLI_USAGE = 'usage: node test/support/standin.js [--port N] [--count N] [--seed N] [--max-page-size N] ' +
-  '[--latency-ms N] [--repeats N] [--fault-rate X] [--key-id X] [--secret Y] [--max-lifetime-ms N]';
+  '[--user-count N] [--latency-ms N] [--repeats N] [--fault-rate X] [--key-id X] [--secret Y] [--max-lifetime-ms N]';
 
 /**
  * @param {string[]} argv
  * @returns {Record<string, string>}
  */
 function parseCliArgs(argv) {
-  const known = new Set(['port', 'count', 'seed', 'max-page-size', 'latency-ms', 'repeats', 'fault-rate',
+  const known = new Set(['port', 'count', 'user-count', 'seed', 'max-page-size', 'latency-ms', 'repeats', 'fault-rate',
     'key-id', 'secret', 'max-lifetime-ms']);
   /** @type {Record<string, string>} */
   const args = {};
@@ -1357,7 +1357,9 @@ async function runCli(argv) {
     if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
     return value;
   };
-  const engage = { count: number('count', 250), seed: number('seed', 1), repeats: number('repeats', 0) };
+  const engage = {
+    count: number('count', 250), userCount: number('user-count', undefined), seed: number('seed', 1), repeats: number('repeats', 0),
+  };
   const credentials = {
     apiKeyId: args['key-id'] ?? DEFAULT_CREDENTIALS.apiKeyId,
     apiSecretKey: args.secret ?? DEFAULT_CREDENTIALS.apiSecretKey,
