@@ -4,10 +4,9 @@ import type {
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
-import { NodeConnectionTypes } from 'n8n-workflow';
 
+import { EXPORT_SUBTITLE, exportNodeBasics } from '../shared/fields';
 import { runPerInputItem } from '../shared/output';
-import { exportFields } from '../shared/fields';
 import { exportItems } from '../shared/records';
 
 export class EvergageUserExport implements INodeType {
@@ -15,24 +14,15 @@ export class EvergageUserExport implements INodeType {
 		displayName: 'Evergage User Export',
 		name: 'evergageUserExport',
 		icon: { light: 'file:evergage.svg', dark: 'file:evergage.dark.svg' },
-		group: ['input'],
-		version: 1,
-		subtitle:
-			'={{"Dataset " + $parameter["datasetId"] + " as " + $parameter["format"].toUpperCase()}}',
 		description:
 			'Export users (visitor profiles) from Salesforce Marketing Cloud Personalization (Evergage, Interaction Studio)',
 		defaults: { name: 'Evergage User Export' },
+		subtitle: EXPORT_SUBTITLE,
 		usableAsTool: true,
-		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'evergageApi', required: true }],
-		properties: exportFields('users'),
+		...exportNodeBasics('users'),
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await runPerInputItem(
-			this,
-			async (itemIndex) => await exportItems(this, itemIndex, 'users'),
-		);
+		return await runPerInputItem(this, async (i) => await exportItems(this, i, 'users'));
 	}
 }

@@ -1,4 +1,5 @@
-import type { INodeProperties } from 'n8n-workflow';
+import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
 
 import type { ExportEntity } from './query';
 import { MAX_CONCURRENCY, MAX_PAGE_SIZE } from './query';
@@ -172,3 +173,26 @@ const includeGeoField: INodeProperties = {
 	default: false,
 	description: "Whether to include each user's location details (sent as includeGeo=true)",
 };
+
+/**
+ * What every export node's description shares: the fields, one credential, one input and output.
+ * (n8n's lint wants icon, subtitle and usableAsTool written in each node's own description.)
+ */
+export function exportNodeBasics(
+	entity: ExportEntity,
+): Pick<
+	INodeTypeDescription,
+	'group' | 'version' | 'inputs' | 'outputs' | 'credentials' | 'properties'
+> {
+	return {
+		group: ['input'],
+		version: 1,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'evergageApi', required: true }],
+		properties: exportFields(entity),
+	};
+}
+
+export const EXPORT_SUBTITLE =
+	'={{"Dataset " + $parameter["datasetId"] + " as " + $parameter["format"].toUpperCase()}}';
