@@ -70,7 +70,7 @@ async function prepare() {
 	switch (spec.variant) {
 		case 'node-json':
 		case 'node-csv': {
-			const pkg = require(path.join(spec.dist, 'index.js'));
+			const pkg = require(path.join(PROJECT, 'index.js')).loadBuild(spec.dist);
 			const runner = createWorkflowRunner({
 				nodeTypes: { 'n8n-nodes-evergage.evergageAccountExport': new pkg.EvergageAccountExport() },
 				credentialTypes: { evergageApi: new pkg.EvergageApi() },
