@@ -27,13 +27,29 @@ export class EvergageAccountExport implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'evergageApi', required: true }],
 		properties: [
+			// One operation for now; its action is what n8n's node panel lists under this node.
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Export',
+						value: 'export',
+						action: 'Export accounts',
+						description: 'Export the accounts of a dataset',
+					},
+				],
+				default: 'export',
+			},
 			{
 				displayName: 'Dataset ID',
 				name: 'datasetId',
 				type: 'string',
 				default: '',
 				required: true,
-				placeholder: 'engage',
+				placeholder: 'e.g. engage',
 				description: 'The name or identifier of the Personalization dataset to export from',
 			},
 			{
@@ -103,7 +119,7 @@ export class EvergageAccountExport implements INodeType {
 						name: 'filter',
 						type: 'string',
 						default: '',
-						placeholder: 'High Value Accounts',
+						placeholder: 'e.g. High Value Accounts',
 						description: 'Only accounts in this segment, by its name or ID',
 					},
 					{
@@ -137,7 +153,7 @@ export class EvergageAccountExport implements INodeType {
 						name: 'segmentId',
 						type: 'string',
 						default: '',
-						placeholder: '1PPOO',
+						placeholder: 'e.g. 1PPOO',
 						description: 'Only accounts in this segment',
 					},
 					{
