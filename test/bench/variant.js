@@ -31,7 +31,7 @@ const SECRET = 'demo-secret';
 const PROJECT = path.resolve(__dirname, '../..');
 
 function rssNow() {
-	return process.memoryUsage().rss;
+	return process.memoryUsage.rss();
 }
 function peakRss() {
 	return process.resourceUsage().maxRSS * 1024;
