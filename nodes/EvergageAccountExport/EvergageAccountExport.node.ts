@@ -8,7 +8,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { runPerInputItem } from '../shared/output';
 import { MAX_CONCURRENCY, MAX_PAGE_SIZE } from '../shared/query';
-import { exportItems } from '../shared/records';
+import { exportItems } from '../shared/export';
 
 export class EvergageAccountExport implements INodeType {
 	description: INodeTypeDescription = {
