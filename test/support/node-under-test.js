@@ -4,15 +4,17 @@
 
 const { EvergageApi } = require('../../credentials/EvergageApi.credentials');
 const { EvergageAccountExport } = require('../../nodes/EvergageAccountExport/EvergageAccountExport.node');
+const { EvergageTrigger } = require('../../nodes/EvergageTrigger/EvergageTrigger.node');
 const { createEngine, PACKAGE } = require('./engine');
 const standin = require('./standin');
 
 const engine = createEngine({
-	nodeClasses: [EvergageAccountExport],
+	nodeClasses: [EvergageAccountExport, EvergageTrigger],
 	credentialClasses: [EvergageApi],
 });
 
 const EXPORT_NODE_TYPE = `${PACKAGE}.evergageAccountExport`;
+const TRIGGER_NODE_TYPE = `${PACKAGE}.evergageTrigger`;
 
 const { startStandin, expectedAccounts, DEFAULT_CREDENTIALS, SEGMENTS } = standin;
 
@@ -42,8 +44,20 @@ async function runExport(server, parameters, options = {}) {
 	});
 }
 
+/** The trigger on the stand-in, polled by hand (see createPoller in engine.js). */
+function createTrigger(server, parameters, options = {}) {
+	return engine.createPoller({
+		type: TRIGGER_NODE_TYPE,
+		parameters,
+		credentials: options.credentials ?? credentialsFor(server),
+		durable: options.durable,
+	});
+}
+
 module.exports = {
 	engine,
+	TRIGGER_NODE_TYPE,
+	createTrigger,
 	EXPORT_NODE_TYPE,
 	credentialsFor,
 	runExport,
