@@ -8,5 +8,6 @@ const built = path.basename(__dirname) === 'dist' ? __dirname : path.join(__dirn
 module.exports = {
 	...require(path.join(built, 'credentials', 'EvergageApi.credentials.js')),
 	...require(path.join(built, 'nodes', 'EvergageAccountExport', 'EvergageAccountExport.node.js')),
+	...require(path.join(built, 'nodes', 'EvergageUserExport', 'EvergageUserExport.node.js')),
 	...require(path.join(built, 'nodes', 'EvergageTrigger', 'EvergageTrigger.node.js')),
 };

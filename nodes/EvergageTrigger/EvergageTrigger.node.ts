@@ -7,7 +7,19 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { pollChanges } from '../shared/poll';
-import { MAX_CONCURRENCY, MAX_PAGE_SIZE } from '../shared/query';
+import { exportField, exportOptionsOnly } from '../shared/fields';
+
+/** Export options that mean the same for a trigger; paging and output options are the trigger's own business. */
+const SHARED_OPTIONS = [
+	'concurrency',
+	'end',
+	'includeGeo',
+	'retries',
+	'segmentId',
+	'segmentationId',
+	'start',
+	'timeout',
+];
 
 export class EvergageTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -36,15 +48,7 @@ export class EvergageTrigger implements INodeType {
 				],
 				default: 'accounts',
 			},
-			{
-				displayName: 'Dataset ID',
-				name: 'datasetId',
-				type: 'string',
-				default: '',
-				required: true,
-				placeholder: 'engage',
-				description: 'The name or identifier of the Personalization dataset to watch',
-			},
+			exportField('accounts', 'datasetId'),
 			{
 				displayName: 'Segment (Name or ID)',
 				name: 'filter',
@@ -119,77 +123,11 @@ export class EvergageTrigger implements INodeType {
 					'How far the engagement score (a fraction from 0 to 1) must move, up or down, between two polls',
 				displayOptions: { show: { events: ['changed'], changeOn: ['engagementScore'] } },
 			},
-			{
-				displayName: 'Options',
-				name: 'options',
-				type: 'collection',
-				placeholder: 'Add option',
-				default: {},
-				options: [
-					{
-						displayName: 'End',
-						name: 'end',
-						type: 'dateTime',
-						default: '',
-						description: 'End of the window for engagement statistics',
-					},
-					{
-						displayName: 'Page Size',
-						name: 'pageSize',
-						type: 'number',
-						typeOptions: { minValue: 1, maxValue: MAX_PAGE_SIZE },
-						default: 1000,
-						description: 'Records asked for per request',
-					},
-					{
-						displayName: 'Parallel Requests',
-						name: 'concurrency',
-						type: 'number',
-						typeOptions: { minValue: 1, maxValue: MAX_CONCURRENCY },
-						default: 4,
-						description: 'Pages requested at once',
-					},
-					{
-						displayName: 'Retries',
-						name: 'retries',
-						type: 'number',
-						typeOptions: { minValue: 0, maxValue: 10 },
-						default: 4,
-						description:
-							'Times a request is tried again after a rate limit, a server error, a dropped connection or a timeout. A poll that still fails changes nothing: the next one compares with the same baseline.',
-					},
-					{
-						displayName: 'Segment ID',
-						name: 'segmentId',
-						type: 'string',
-						default: '',
-						placeholder: '1PPOO',
-						description: 'Only records in this segment',
-					},
-					{
-						displayName: 'Segmentation ID',
-						name: 'segmentationId',
-						type: 'string',
-						default: '',
-						description: 'Only records in this segmentation',
-					},
-					{
-						displayName: 'Start',
-						name: 'start',
-						type: 'dateTime',
-						default: '',
-						description: 'Start of the window for engagement statistics',
-					},
-					{
-						displayName: 'Timeout',
-						name: 'timeout',
-						type: 'number',
-						typeOptions: { minValue: 1 },
-						default: 60000,
-						description: 'Milliseconds to wait for the service before a request is tried again',
-					},
-				],
-			},
+			// The export's own options, worded for the entity chosen.
+			...(['accounts', 'users'] as const).map((entity) => ({
+				...exportOptionsOnly(entity, SHARED_OPTIONS),
+				displayOptions: { show: { entity: [entity] } },
+			})),
 		],
 	};
 

@@ -26,6 +26,8 @@ import { exportItems } from './records';
 
 /** Records "Fetch Test Event" shows: a real sample, nothing compared, nothing saved. */
 const SAMPLE_SIZE = 4;
+/** Records per request: large pages, few requests; the service may send fewer. */
+const PAGE_SIZE = 1000;
 const EVENTS: readonly ChangeEvent[] = ['new', 'entered', 'left', 'changed'];
 const MEASURES: readonly ChangeMeasure[] = ['engagementScore', 'lastActivity', 'anyField'];
 
@@ -88,22 +90,12 @@ async function exportRecords(
 	limit: number,
 ): Promise<IDataObject[]> {
 	const options = context.getNodeParameter('options', {}) as IDataObject;
-	const pageSize = (options.pageSize as number | undefined) ?? 1000;
 	const exportParameters: IDataObject = {
 		format: 'json',
 		returnAll: false,
 		limit,
-		pageSize: Math.min(pageSize, limit),
-		options: {
-			filter: context.getNodeParameter('filter', ''),
-			segmentId: options.segmentId,
-			segmentationId: options.segmentationId,
-			start: options.start,
-			end: options.end,
-			concurrency: options.concurrency,
-			timeout: options.timeout,
-			retries: options.retries,
-		},
+		pageSize: Math.min(PAGE_SIZE, limit),
+		options: { ...options, filter: context.getNodeParameter('filter', '') },
 	};
 	// The export machinery reads parameters per input item; a poll is one item, and a few of the
 	// export's parameters are fixed for a trigger. Everything else is the poll context itself.

@@ -260,7 +260,7 @@ describe('failures', () => {
 	test('an unknown dataset is named in the error', async () => {
 		const result = await runExport(server, { datasetId: 'no-such-set', returnAll: true });
 
-		expect(result.error?.message).toBe('Dataset "no-such-set" was not found (404)');
+		expect(result.error?.message).toBe('Dataset "no-such-set" was not found (404) when exporting accounts');
 		// Not retried, and no parallel pages behind the first.
 		expect(server.stats.requests).toBe(1);
 	});
@@ -290,7 +290,7 @@ describe('failures', () => {
 
 		expect(result.status).toBe('success');
 		expect(result.items[0]).toEqual({
-			json: { error: 'Dataset "no-such-set" was not found (404)', description: expect.any(String) },
+			json: { error: 'Dataset "no-such-set" was not found (404) when exporting accounts', description: expect.any(String) },
 			pairedItem: { item: 0 },
 		});
 		expect(result.items.slice(1).map((item) => item.json)).toEqual(expectedAccounts(REPEATING));

@@ -4,19 +4,22 @@
 
 const { EvergageApi } = require('../../credentials/EvergageApi.credentials');
 const { EvergageAccountExport } = require('../../nodes/EvergageAccountExport/EvergageAccountExport.node');
+const { EvergageUserExport } = require('../../nodes/EvergageUserExport/EvergageUserExport.node');
 const { EvergageTrigger } = require('../../nodes/EvergageTrigger/EvergageTrigger.node');
 const { createEngine, PACKAGE } = require('./engine');
 const standin = require('./standin');
 
 const engine = createEngine({
-	nodeClasses: [EvergageAccountExport, EvergageTrigger],
+	nodeClasses: [EvergageAccountExport, EvergageUserExport, EvergageTrigger],
 	credentialClasses: [EvergageApi],
 });
 
 const EXPORT_NODE_TYPE = `${PACKAGE}.evergageAccountExport`;
+/** The export node of each entity: the suites that hold for both run once per entity. */
+const EXPORT_NODE_TYPES = { accounts: EXPORT_NODE_TYPE, users: `${PACKAGE}.evergageUserExport` };
 const TRIGGER_NODE_TYPE = `${PACKAGE}.evergageTrigger`;
 
-const { startStandin, expectedAccounts, DEFAULT_CREDENTIALS, SEGMENTS } = standin;
+const { startStandin, expectedAccounts, expectedUsers, DEFAULT_CREDENTIALS, SEGMENTS } = standin;
 
 function credentialsFor(server, overrides = {}) {
 	return {
@@ -31,10 +34,13 @@ function credentialsFor(server, overrides = {}) {
 	};
 }
 
-/** Runs the export node once, on `input` items, with the stand-in's credentials unless told otherwise. */
+/**
+ * Runs an export node once (the account node unless `options.entity` is 'users'), on `input` items,
+ * with the stand-in's credentials unless told otherwise.
+ */
 async function runExport(server, parameters, options = {}) {
 	return await engine.runNode({
-		type: EXPORT_NODE_TYPE,
+		type: EXPORT_NODE_TYPES[options.entity ?? 'accounts'],
 		parameters,
 		credentials: options.credentials ?? credentialsFor(server),
 		input: options.input,
@@ -59,10 +65,12 @@ module.exports = {
 	TRIGGER_NODE_TYPE,
 	createTrigger,
 	EXPORT_NODE_TYPE,
+	EXPORT_NODE_TYPES,
 	credentialsFor,
 	runExport,
 	startStandin,
 	expectedAccounts,
+	expectedUsers,
 	DEFAULT_CREDENTIALS,
 	SEGMENTS,
 };

@@ -21,6 +21,11 @@ describe('export URL', () => {
 		).toBe('?filter=A%20%26%20B%20%2F%20C&start=1&end=2&segmentationId=s%201&segmentId=1PPOO&pageSize=100&page=3');
 		expect(exportQueryString({ segmentId: 'x' })).toBe('?segmentId=x');
 	});
+
+	test('includeGeo is sent as true only when it is on', () => {
+		expect(exportQueryString({ includeGeo: true }, { page: 0, pageSize: 5 })).toBe('?includeGeo=true&pageSize=5&page=0');
+		expect(exportQueryString({ includeGeo: undefined })).toBe('');
+	});
 });
 
 describe('toEpochMs', () => {
