@@ -200,6 +200,20 @@ describe('events', () => {
 			['new', fresh.name, 2],
 		]);
 	});
+
+	test('Users: the same events over the User Export', async () => {
+		const users = accounts(12).map((a, i) => ({ ...a, name: `user-${i}@example.com`, accountName: a.name }));
+		server.setDataset('people', { userRecords: users, records: [] });
+		const trigger = createTrigger(server, { entity: 'users', datasetId: 'people', events: ['left', 'new'] });
+		await trigger.poll();
+
+		const [gone] = users.splice(4, 1);
+		server.setDataset('people', { userRecords: [...users, { ...users[0], name: 'new@example.com' }], records: [] });
+		const { items } = await trigger.poll();
+
+		expect(items?.map((i) => [i.event, i.name])).toEqual([['new', 'new@example.com'], ['left', gone.name]]);
+		expect(server.requests.every((r) => r.datasetId !== 'people' || r.path.endsWith('/users.json'))).toBe(true);
+	});
 });
 
 describe('a failed poll changes nothing', () => {
