@@ -1,5 +1,5 @@
-// Copies what tsc does not emit into dist/: icons, codex files, and the package entry.
-const { src, dest, parallel } = require('gulp');
+// Copies what tsc does not emit into dist/: icons and codex files.
+const { src, dest } = require('gulp');
 
 function copyIconsAndCodex() {
 	return src(['nodes/**/*.{png,svg,node.json}', 'credentials/**/*.{png,svg}'], {
@@ -8,8 +8,4 @@ function copyIconsAndCodex() {
 	}).pipe(dest('dist'));
 }
 
-function copyEntry() {
-	return src('index.js').pipe(dest('dist'));
-}
-
-exports['build:icons'] = parallel(copyIconsAndCodex, copyEntry);
+exports['build:icons'] = copyIconsAndCodex;

@@ -1,13 +1,17 @@
-// Package entry: n8n loads the files named in package.json's "n8n" block; this re-exports the same
-// classes for code that requires the package. The build copies it into dist/ (the published "main"),
-// so it resolves the compiled files from either place.
+// Development entry, not published: n8n loads the files named in package.json's "n8n" block, so the
+// package ships no entry of its own (its files stay free of `path` and `__dirname`, which n8n's
+// scanner refuses). The demo, the benchmark and local scripts get every credential and node class of
+// a build from here; the list is that same block, so a new node needs no edit in this file.
 const path = require('path');
+const { n8n } = require('./package.json');
 
-const built = path.basename(__dirname) === 'dist' ? __dirname : path.join(__dirname, 'dist');
+/** The classes of the build in `distDir` (default: this checkout's dist/), keyed by class name. */
+function loadBuild(distDir = path.join(__dirname, 'dist')) {
+	const classes = {};
+	for (const file of [...n8n.credentials, ...n8n.nodes]) {
+		Object.assign(classes, require(path.join(distDir, path.relative('dist', file))));
+	}
+	return classes;
+}
 
-module.exports = {
-	...require(path.join(built, 'credentials', 'EvergageApi.credentials.js')),
-	...require(path.join(built, 'nodes', 'EvergageAccountExport', 'EvergageAccountExport.node.js')),
-	...require(path.join(built, 'nodes', 'EvergageUserExport', 'EvergageUserExport.node.js')),
-	...require(path.join(built, 'nodes', 'EvergageTrigger', 'EvergageTrigger.node.js')),
-};
+module.exports = { ...loadBuild(), loadBuild };

@@ -14,6 +14,22 @@ const NOUNS: Record<ExportEntity, { one: string; many: string; title: string; se
 export function exportFields(entity: ExportEntity): INodeProperties[] {
 	const { one, many, title, segment } = NOUNS[entity];
 	return [
+		// One operation; its action is what n8n's nodes panel and agent tools list under the node.
+		{
+			displayName: 'Operation',
+			name: 'operation',
+			type: 'options',
+			noDataExpression: true,
+			options: [
+				{
+					name: 'Export',
+					value: 'export',
+					action: `Export ${many}`,
+					description: `Export the ${many} of a dataset`,
+				},
+			],
+			default: 'export',
+		},
 		{
 			displayName: 'Dataset ID',
 			name: 'datasetId',

@@ -334,7 +334,7 @@ async function main() {
 	let n8nDir;
 	if (!args.n8n) variants = variants.filter((v) => v !== 'http-json');
 	else if (variants.includes('http-json')) n8nDir = await ensureN8n();
-	if (!fs.existsSync(path.join(args.dist, 'index.js'))) throw new Error(`no build in ${args.dist}: run npm run build`);
+	if (!fs.existsSync(path.join(args.dist, 'nodes'))) throw new Error(`no build in ${args.dist}: run npm run build`);
 	const concurrency = args.concurrency ?? 4;
 
 	const scenarios = [];

@@ -74,7 +74,7 @@ async function prepare() {
 		case 'node-json':
 		case 'user-json':
 		case 'node-csv': {
-			const pkg = require(path.join(spec.dist, 'index.js'));
+			const pkg = require(path.join(PROJECT, 'index.js')).loadBuild(spec.dist);
 			// The User Export node: the same walk over users.json of an equal-sized population.
 			const type = spec.variant === 'user-json' ? 'n8n-nodes-evergage.evergageUserExport' : 'n8n-nodes-evergage.evergageAccountExport';
 			const runner = createWorkflowRunner({

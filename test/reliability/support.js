@@ -117,13 +117,11 @@ function compareRecords(actual, expected) {
 /** The copies of n8n's packages that n8n-core itself loads (it may ship its own). */
 function n8nCoreModules() {
 	const paths = [require.resolve('n8n-core')];
-	/* eslint-disable @typescript-eslint/no-require-imports */
 	return {
 		LoggerProxy: require(require.resolve('n8n-workflow', { paths })).LoggerProxy,
 		Container: require(require.resolve('@n8n/di', { paths })).Container,
 		Logger: require(require.resolve('@n8n/backend-common', { paths })).Logger,
 	};
-	/* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 /**
