@@ -112,7 +112,7 @@ async function prepare() {
 			};
 		}
 		case 'trigger-json': {
-			const pkg = require(path.join(spec.dist, 'index.js'));
+			const pkg = require(path.join(PROJECT, 'index.js')).loadBuild(spec.dist);
 			const type = 'n8n-nodes-evergage.evergageTrigger';
 			const runner = createWorkflowRunner({
 				nodeTypes: { [type]: new pkg.EvergageTrigger() },
