@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 
 /**
@@ -65,16 +65,28 @@ export type ChangeItem =
 /** A stable text of a record (keys sorted at every level), so a reordered record is not a change. */
 function canonicalJson(value: unknown): string {
 	if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-	if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+	if (Array.isArray(value)) {
+		let text = '[';
+		for (let i = 0; i < value.length; i++) text += (i > 0 ? ',' : '') + canonicalJson(value[i]);
+		return `${text}]`;
+	}
 	const object = value as Record<string, unknown>;
-	const keys = Object.keys(object)
-		.filter((key) => object[key] !== undefined)
-		.sort();
-	return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key])}`).join(',')}}`;
+	const keys = Object.keys(object);
+	// Written out without intermediate arrays: this runs once per record of every poll.
+	if (!keys.every((key, i) => i === 0 || keys[i - 1] <= key)) keys.sort();
+	let text = '{';
+	for (const key of keys) {
+		if (object[key] === undefined) continue;
+		text += `${text.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(object[key])}`;
+	}
+	return `${text}}`;
 }
 
 export function recordDigest(record: IDataObject): number {
-	return createHash('sha1').update(canonicalJson(record)).digest().readUInt32BE(0);
+	const text = canonicalJson(record);
+	// The one-shot hash (Node 20.12 and later) costs half of a Hash object per record.
+	if (typeof hash === 'function') return parseInt(hash('sha1', text, 'hex').slice(0, 8), 16);
+	return createHash('sha1').update(text).digest().readUInt32BE(0);
 }
 
 const numberOrNaN = (value: unknown) =>
