@@ -265,7 +265,8 @@ function triggerLines(scenarios) {
 		if (!poll || !node) continue;
 		lines.push(
 			`- Trigger, ${fmtSize(s.size)} accounts: poll ${(poll.wallMs / 1000).toFixed(2)} s = ${(poll.wallMs / node.wallMs).toFixed(2)} × the export's ${(node.wallMs / 1000).toFixed(2)} s; ` +
-				`snapshot ${(poll.stateBytes / 1048576).toFixed(2)} MB in static data, ${(poll.stateBytes / poll.records).toFixed(1)} bytes per account; RSS growth ${mb(poll.growthRss)} MB.`,
+				`snapshot ${(poll.stateBytes / 1048576).toFixed(2)} MB in static data, ${(poll.stateBytes / poll.records).toFixed(1)} bytes per account; RSS growth ${mb(poll.growthRss)} MB; ` +
+				`${poll.requests / 2} requests per poll (the table counts the untimed baseline poll too).`,
 		);
 	}
 	return lines.join('\n');
