@@ -208,6 +208,7 @@ async function measure(standin, variants, reps, baseSpec) {
 				cpuMs: median(list.map((r) => r.cpuMs)),
 				records: list[0].records,
 				bytes: list[0].bytes,
+				stateBytes: list[0].stateBytes,
 				requests: median(list.map((r) => r.requests)),
 				growthRss: median(list.map((r) => r.growthRss)),
 				peakRss: median(list.map((r) => r.peakRss)),
@@ -235,7 +236,7 @@ function jsonTable(scenarios) {
 					'',
 					fmtSize(s.size),
 					`${s.latencyMs} ms`,
-					{ 'node-json': '**this node**', 'user-json': 'User Export node (users.json)', 'http-json': 'HTTP Request node', 'floor-json': 'bare undici loop' }[variant] ??
+					{ 'node-json': '**this node**', 'user-json': 'User Export node (users.json)', 'trigger-json': 'Evergage Trigger, one poll (export + diff)', 'http-json': 'HTTP Request node', 'floor-json': 'bare undici loop' }[variant] ??
 						variant.replace(/^node-json@(\d+)$/, 'this node, Parallel Requests $1'),
 					r.runs,
 					(r.wallMs / 1000).toFixed(2),
@@ -251,6 +252,22 @@ function jsonTable(scenarios) {
 				].join(' | ').trim(),
 			);
 		}
+	}
+	return lines.join('\n');
+}
+
+/** The trigger's poll beside the export it makes, and the snapshot it keeps. */
+function triggerLines(scenarios) {
+	const lines = [];
+	for (const s of scenarios) {
+		const poll = s.results['trigger-json'];
+		const node = s.results['node-json'];
+		if (!poll || !node) continue;
+		lines.push(
+			`- Trigger, ${fmtSize(s.size)} accounts: poll ${(poll.wallMs / 1000).toFixed(2)} s = ${(poll.wallMs / node.wallMs).toFixed(2)} × the export's ${(node.wallMs / 1000).toFixed(2)} s; ` +
+				`snapshot ${(poll.stateBytes / 1048576).toFixed(2)} MB in static data, ${(poll.stateBytes / poll.records).toFixed(1)} bytes per account; RSS growth ${mb(poll.growthRss)} MB; ` +
+				`${poll.requests / 2} requests per poll (the table counts the untimed baseline poll too).`,
+		);
 	}
 	return lines.join('\n');
 }
@@ -332,6 +349,8 @@ async function main() {
 				const withExtra = latencyMs > 0 && args.extraConcurrency ? [...variants.slice(0, 1), `node-json@${args.extraConcurrency}`, ...variants.slice(1)] : [...variants];
 				// On loopback, the User Export node beside the account node: the same walk, as fast.
 				if (latencyMs === 0 && variants.includes('node-json')) withExtra.splice(1, 0, 'user-json');
+				// And a poll of the trigger over the same accounts: the export plus the diff.
+				if (latencyMs === 0 && variants.includes('node-json')) withExtra.splice(2, 0, 'trigger-json');
 				const results = await measure(standin, withExtra, reps, {
 					size,
 					pageSize: args.pageSize,
@@ -374,6 +393,8 @@ async function main() {
 		`HTTP Request node: n8n-nodes-base ${N8N_VERSION} (HTTP Request V3, typeVersion 4.2, Basic auth, pagination "update a parameter": page = $pageCount, complete when the response is empty) from the cached real n8n install, loaded into the same n8n-core ${require(require.resolve('n8n-core/package.json', { paths: [PROJECT] })).version} engine as this node. It already emits one item per array element, so a Split Out after it has nothing to split and is left out.`,
 		'',
 		jsonTable(scenarios),
+		'',
+		triggerLines(scenarios),
 		'',
 		csv ? csvTable(csv) : '',
 		'',
