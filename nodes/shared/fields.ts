@@ -212,3 +212,19 @@ export function exportNodeBasics(
 
 export const EXPORT_SUBTITLE =
 	'={{"Dataset " + $parameter["datasetId"] + " as " + $parameter["format"].toUpperCase()}}';
+
+/** One top-level field of an export node, for a node that takes it too (the trigger). */
+export function exportField(entity: ExportEntity, name: string): INodeProperties {
+	const field = exportFields(entity).find((candidate) => candidate.name === name);
+	if (field === undefined) throw new Error(`No export field ${name}`);
+	return field;
+}
+
+/** An export node's Options, holding only `names`, for a node that takes those options too. */
+export function exportOptionsOnly(entity: ExportEntity, names: readonly string[]): INodeProperties {
+	const options = exportField(entity, 'options');
+	return {
+		...options,
+		options: (options.options as INodeProperties[]).filter((option) => names.includes(option.name)),
+	};
+}

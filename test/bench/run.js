@@ -237,6 +237,7 @@ async function measure(standin, variants, reps, baseSpec, n8n) {
 				cpuMs: median(list.map((r) => r.cpuMs)),
 				records: list[0].records,
 				bytes: list[0].bytes,
+				stateBytes: list[0].stateBytes,
 				requests: median(list.map((r) => r.requests)),
 				rateLimited: median(list.map((r) => r.rateLimited)),
 				inFlightPeak: median(list.map((r) => r.inFlightPeak)),
@@ -257,6 +258,7 @@ const LABELS = {
 	'user-json': 'User Export node (users.json)',
 	'http-json': 'HTTP Request node',
 	'floor-json': 'bare undici loop',
+	'trigger-json': 'Evergage Trigger, one poll (export + diff)',
 	'n8n-node-json': '**this node**',
 	'n8n-http-json': 'HTTP Request node',
 };
@@ -305,6 +307,22 @@ function jsonTable(scenarios, floorCpu, pageSize, ceiling) {
 				].join(' | ').trim(),
 			);
 		}
+	}
+	return lines.join('\n');
+}
+
+/** The trigger's poll beside the export it makes, and the snapshot it keeps. */
+function triggerLines(scenarios) {
+	const lines = [];
+	for (const s of scenarios) {
+		const poll = s.results['trigger-json'];
+		const node = s.results['node-json'];
+		if (!poll || !node) continue;
+		lines.push(
+			`- Trigger, ${fmtSize(s.size)} accounts: poll ${(poll.wallMs / 1000).toFixed(2)} s = ${(poll.wallMs / node.wallMs).toFixed(2)} × the export's ${(node.wallMs / 1000).toFixed(2)} s; ` +
+				`snapshot ${(poll.stateBytes / 1048576).toFixed(2)} MB in static data, ${(poll.stateBytes / poll.records).toFixed(1)} bytes per account; RSS growth ${mb(poll.growthRss)} MB; ` +
+				`${poll.requests / 2} requests per poll (the table counts the untimed baseline poll too).`,
+		);
 	}
 	return lines.join('\n');
 }
@@ -416,6 +434,8 @@ async function main() {
 					if (latencyMs > 0 && args.extraConcurrency) here.splice(1, 0, `node-json@${args.extraConcurrency}`);
 					// On loopback, the User Export node beside the account node: the same walk, as fast.
 					if (latencyMs === 0 && here.includes('node-json')) here.splice(1, 0, 'user-json');
+					// And a poll of the trigger over the same accounts: the export plus the diff.
+					if (latencyMs === 0 && here.includes('node-json')) here.splice(2, 0, 'trigger-json');
 					const results = await measure(standin, here, reps, {
 						size,
 						pageSize: args.pageSize,
@@ -476,6 +496,8 @@ async function main() {
 		`HTTP Request node: n8n-nodes-base ${N8N_VERSION} (typeVersion 4.2, Basic auth, pagination "update a parameter": page = $pageCount, complete when the response is empty, one request at a time as its pagination does). Floor: max(CPU time of a bare undici loop over the same pages, (pages + 1) × latency ÷ ${ceiling}).`,
 		'',
 		jsonTable(scenarios, floorCpu, args.pageSize, ceiling),
+		'',
+		triggerLines(scenarios),
 		'',
 		limited ? `Against a service that answers 429 (Retry-After 1 s) when more than ${limited.limit} requests are open at once (engine, defaults):\n\n${rateLimitTable(limited)}\n` : '',
 		csv ? csvTable(csv) : '',

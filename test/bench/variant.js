@@ -16,6 +16,8 @@
  *   http-json   n8n's HTTP Request node (V3, typeVersion 4.2) with Basic auth and its built-in
  *               pagination (qs page = $pageCount, complete when the response is empty), then Split Out
  *               — both from n8n-nodes-base of the cached real n8n install, in the same engine
+ *   trigger-json  one poll of the Evergage Trigger (baseline recorded before the clock): the export,
+ *               the diff with the snapshot, the new snapshot; reports the snapshot's size too
  *   floor-json  a bare undici loop: page by page, JSON.parse, one array
  *   node-csv    this node, Format CSV, Return All: the whole export into a binary file
  *   floor-csv   undici: the whole CSV export piped into a file
@@ -107,6 +109,27 @@ async function prepare() {
 				const binary = result.items[0].binary.data;
 				const stored = await result.binaryData.getMetadata(binary.id).catch(() => undefined);
 				return { records: result.items[0].json.rows ?? null, bytes: Number(stored?.fileSize ?? binary.fileSize ?? 0), keep: result.items };
+			};
+		}
+		case 'trigger-json': {
+			const pkg = require(path.join(PROJECT, 'index.js')).loadBuild(spec.dist);
+			const type = 'n8n-nodes-evergage.evergageTrigger';
+			const runner = createWorkflowRunner({
+				nodeTypes: { [type]: new pkg.EvergageTrigger() },
+				credentialTypes: { evergageApi: new pkg.EvergageApi() },
+			});
+			const trigger = runner.createPoller({
+				type,
+				parameters: { datasetId: 'engage', events: ['entered', 'left', 'changed'], changeOn: 'anyField', options: spec.concurrency ? { concurrency: spec.concurrency } : {} },
+				credentials: { evergageApi: evergageCredentials(spec.url) },
+			});
+			const baseline = await trigger.poll();
+			if (baseline.error) throw baseline.error;
+			return async () => {
+				const { items, error } = await trigger.poll();
+				if (error) throw error;
+				const state = trigger.state();
+				return { records: state.present, stateBytes: Buffer.byteLength(JSON.stringify(state)), events: items?.length ?? 0 };
 			};
 		}
 		case 'http-json': {
@@ -244,6 +267,7 @@ async function main() {
 		cpuMs: (cpu.user + cpu.system) / 1000,
 		records: outcome.records,
 		bytes: outcome.bytes,
+		stateBytes: outcome.stateBytes,
 		baselineRss,
 		peakRss: peak,
 		growthRss: Math.max(0, peak - baselineRss),

@@ -14,6 +14,7 @@ const CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.
 const PACKAGE_NAME = 'n8n-nodes-evergage';
 const NODE_TYPE = `${PACKAGE_NAME}.evergageAccountExport`;
 const USER_NODE_TYPE = `${PACKAGE_NAME}.evergageUserExport`;
+const TRIGGER_NODE_TYPE = `${PACKAGE_NAME}.evergageTrigger`;
 const CREDENTIAL_TYPE = 'evergageApi';
 
 /** The n8n lines the suite knows how to run. */
@@ -559,6 +560,7 @@ module.exports = {
 	PACKAGE_NAME,
 	NODE_TYPE,
 	USER_NODE_TYPE,
+	TRIGGER_NODE_TYPE,
 	CREDENTIAL_TYPE,
 	VERSIONS,
 	n8nInstall,

@@ -116,6 +116,12 @@ async function standinStats(si) {
 	const res = await fetch(`${si.url}/__standin/stats`);
 	return res.json();
 }
+/** Replaces a dataset of the stand-in (its control route): the trigger sees the change on its next poll. */
+async function standinSetDataset(si, datasetId, dataset) {
+	const res = await fetch(`${si.url}/__standin/dataset/${encodeURIComponent(datasetId)}`, { method: 'PUT', body: JSON.stringify(dataset) });
+	const text = await res.text();
+	if (!res.ok) throw new Error(`stand-in dataset ${datasetId}: ${res.status} ${text}`);
+}
 async function standinReset(si) {
 	const res = await fetch(`${si.url}/__standin/reset`, { method: 'POST' });
 	await res.arrayBuffer();
@@ -573,6 +579,10 @@ async function runVersion(version, tarball) {
 			}
 		});
 
+		await phase(`${tag} trigger: activate, poll, restart`, () =>
+			triggerChecks({ inst, userFolder, tag, test, si, fileEnv, allOutput, ctx }),
+		);
+
 		await test(`${tag} no secret (plain or Basic token) in any n8n output`, () => {
 			const text = allOutput.join('\n');
 			for (const s of SECRETS) assert.ok(!text.includes(s), `a secret (${s.slice(0, 4)}…) appears in n8n's output`);
@@ -582,6 +592,131 @@ async function runVersion(version, tarball) {
 		const siOut = si.proc.output();
 		if (results.some((r) => !r.ok) && VERBOSE) log(`${tag} stand-in output:\n${L.tail(siOut)}`);
 	}
+}
+
+const TRIGGER_WF_ID = 'e2eTrigCrmTask01';
+const WATCH_SEGMENT = '1PPOO';
+
+/** The stand-in's `watch` dataset: accounts with their segments, `inSegment` names moved into the segment. */
+function watchAccounts() {
+	const { accountAt, segmentsOf } = require('../support/standin');
+	return Array.from({ length: 16 }, (_, i) => ({ ...accountAt(i, 31), segments: segmentsOf(i, 31) }));
+}
+
+/**
+ * The example "entered a segment → CRM task" workflow, activated in a real `n8n start`, polling every
+ * minute: the activation records a baseline, a change in the segment starts one execution with the
+ * right events, and after a restart the saved baseline is still the one compared with.
+ */
+async function triggerChecks({ inst, userFolder, tag, test, si, fileEnv, allOutput, ctx }) {
+	const accounts = watchAccounts();
+	await standinSetDataset(si, 'watch', { records: accounts });
+	const inSegment = () => accounts.filter((a) => a.segments.includes(WATCH_SEGMENT));
+	const outside = accounts.filter((a) => !a.segments.includes(WATCH_SEGMENT));
+	assert.ok(inSegment().length >= 2 && outside.length >= 3, 'the watch dataset needs accounts in and out of the segment');
+
+	const wf = prepareExample(path.join(L.ROOT, 'examples', 'segment-entered-crm-task.json'), { id: TRIGGER_WF_ID });
+	const trigger = wf.nodes.find((n) => n.type === L.TRIGGER_NODE_TYPE);
+	trigger.parameters = { ...trigger.parameters, datasetId: 'watch', filter: WATCH_SEGMENT, pollTimes: { item: [{ mode: 'everyMinute' }] } };
+	const file = path.join(userFolder, 'trigger-workflow.json');
+	fs.writeFileSync(file, JSON.stringify(wf));
+	let activated = false;
+	await test(`${tag} trigger: import the example and activate it`, async () => {
+		let r = await L.n8nCli(inst, userFolder, ['import:workflow', `--input=${file}`]);
+		allOutput.push(r.stdout, r.stderr);
+		assert.equal(r.code, 0, `import:workflow exited ${r.code}: ${L.tail(r.stdout + r.stderr, 10)}`);
+		const activate = inst.line >= 2 ? ['publish:workflow', `--id=${TRIGGER_WF_ID}`] : ['update:workflow', `--id=${TRIGGER_WF_ID}`, '--active=true'];
+		r = await L.n8nCli(inst, userFolder, activate);
+		allOutput.push(r.stdout, r.stderr);
+		assert.equal(r.code, 0, `${activate[0]} exited ${r.code}: ${L.tail(r.stdout + r.stderr, 10)}`);
+		activated = true;
+	});
+	if (!activated) return;
+
+	/** Starts n8n, logs in, and waits for the activation's poll (an export request to the stand-in). */
+	async function startWatching() {
+		const before = (await standinStats(si)).exportRequests;
+		const srv = await L.startN8n(inst, userFolder, { extraEnv: fileEnv });
+		ctx.lastOut = () => `--- n8n start log (tail) ---\n${L.tail(srv.proc.output(), 40)}`;
+		const api = L.n8nClient(srv.url);
+		const owner = { email: 'owner@example.com', firstName: 'E2E', lastName: 'Owner', password: 'E2e-Passw0rd!' };
+		// The owner exists when the REST checks ran before (not with --only).
+		let login = await api.login(owner.email, owner.password);
+		if (login.status === 401) login = await api.setupOwner(owner);
+		assert.equal(login.status, 200, `login: ${login.status} ${login.text.slice(0, 200)}`);
+		for (let i = 0; i < 60 && (await standinStats(si)).exportRequests === before; i++) await L.sleep(500);
+		assert.ok((await standinStats(si)).exportRequests > before, 'the activation did not poll');
+		return { srv, api };
+	}
+	/** Waits (up to a poll interval and a half) for execution number `count` of the workflow; returns its run data. */
+	async function waitForExecution(api, count) {
+		const filter = encodeURIComponent(JSON.stringify({ workflowId: TRIGGER_WF_ID }));
+		for (let i = 0; i < 90; i++) {
+			const list = await api.call('GET', `/rest/executions?filter=${filter}`);
+			const results = (list.json && list.json.data && (list.json.data.results || list.json.data)) || [];
+			const done = results.filter((e) => e.finished || e.status === 'success' || e.status === 'error');
+			if (done.length >= count) {
+				const newest = done.sort((a, b) => Number(b.id) - Number(a.id))[0];
+				const one = await api.call('GET', `/rest/executions/${newest.id}`);
+				const { parse } = require(path.join(inst.dir, 'node_modules', 'flatted'));
+				const data = parse(one.json.data.data);
+				return { status: one.json.data.status, runData: data.resultData.runData, executions: done.length };
+			}
+			await L.sleep(1000);
+		}
+		throw new Error(`no execution ${count} of the trigger workflow within 90 s`);
+	}
+	const itemsOf = (runData, node) => ((runData[node] || [])[0]?.data?.main?.[0] || []).map((i) => i.json);
+	const eventsOf = (runData) => itemsOf(runData, 'Evergage Trigger').map((i) => `${i.event} ${i.name}`).sort();
+
+	let watching;
+	await test(`${tag} trigger: n8n start activates it and its first poll records a baseline (nothing emitted)`, async () => {
+		watching = await startWatching();
+		await L.sleep(2000);
+		const filter = encodeURIComponent(JSON.stringify({ workflowId: TRIGGER_WF_ID }));
+		const list = await watching.api.call('GET', `/rest/executions?filter=${filter}`);
+		assert.equal(list.status, 200, `executions: ${list.status}`);
+		assert.equal((list.json.data.results || list.json.data).length, 0, 'the baseline poll started an execution');
+	});
+	if (!watching) return;
+	let gone;
+	try {
+		await test(`${tag} trigger: a change in the segment starts one execution with the entered and left accounts`, async () => {
+			const entering = outside.slice(0, 2);
+			gone = inSegment()[0];
+			for (const a of entering) a.segments = [...a.segments, WATCH_SEGMENT];
+			gone.segments = gone.segments.filter((s) => s !== WATCH_SEGMENT);
+			await standinSetDataset(si, 'watch', { records: accounts });
+			const run = await waitForExecution(watching.api, 1);
+			assert.deepEqual(eventsOf(run.runData), [...entering.map((a) => `entered ${a.name}`), `left ${gone.name}`].sort());
+			const tasks = itemsOf(run.runData, 'Shape CRM task');
+			assert.deepEqual(tasks.map((t) => t.accountName).sort(), entering.map((a) => a.name).sort());
+			assert.match(tasks[0].subject, /^Follow up: .+ joined High Value Accounts$/);
+			assert.equal(tasks[0].priority, 'High');
+			const left = itemsOf(run.runData, 'Entered?').length; // IF passes entered items on output 0
+			assert.equal(left, 2);
+		});
+	} finally {
+		await watching.srv.stop();
+		allOutput.push(watching.srv.proc.output());
+	}
+	if (!gone) return;
+
+	await test(`${tag} trigger: after a restart the saved baseline is compared with: only the new change is reported`, async () => {
+		const leaving = inSegment()[0];
+		leaving.segments = leaving.segments.filter((s) => s !== WATCH_SEGMENT);
+		await standinSetDataset(si, 'watch', { records: accounts });
+		watching = await startWatching();
+		try {
+			// The activation's own poll (or the next minute's) reports the change made while n8n was down.
+			const run = await waitForExecution(watching.api, 2);
+			assert.equal(run.executions, 2, 'one new execution');
+			assert.deepEqual(eventsOf(run.runData), [`left ${leaving.name}`]);
+		} finally {
+			await watching.srv.stop();
+			allOutput.push(watching.srv.proc.output());
+		}
+	});
 }
 
 /** The error message (and description) of a failed `n8n execute`, from the run JSON it logs. */
@@ -629,6 +764,7 @@ async function main() {
 				const files = p.files.join('\n');
 				assert.match(files, /dist\/nodes\/EvergageAccountExport\/EvergageAccountExport\.node\.js/);
 				assert.match(files, /dist\/nodes\/EvergageUserExport\/EvergageUserExport\.node\.js/);
+				assert.match(files, /dist\/nodes\/EvergageTrigger\/EvergageTrigger\.node\.js/);
 				assert.match(files, /dist\/credentials\/EvergageApi\.credentials\.js/);
 				assert.match(files, /\.svg/);
 				assert.ok(!/\.ts$/m.test(files.replace(/\.d\.ts$/gm, '')), 'TypeScript sources in the tarball');

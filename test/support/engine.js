@@ -20,7 +20,7 @@ process.env.N8N_DIAGNOSTICS_ENABLED ??= 'false';
 
 // The DI container n8n-core itself registers its services in (it may ship its own copy).
 const { Container } = require(require.resolve('@n8n/di', { paths: [require.resolve('n8n-core')] }));
-const { BinaryDataService, ExecutionLifecycleHooks, WorkflowExecute } = require('n8n-core');
+const { BinaryDataService, ExecutionLifecycleHooks, PollContext, WorkflowExecute } = require('n8n-core');
 const { ICredentialsHelper, Workflow } = require('n8n-workflow');
 
 const PACKAGE = 'n8n-nodes-evergage';
@@ -138,6 +138,27 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 		getKnownTypes: () => ({}),
 	};
 
+	/** What n8n hands a node's context besides the workflow: credentials, base URLs, hooks. */
+	function additionalDataFor(credentials, hooks) {
+		return {
+			executionId: 'execution-1',
+			credentialsHelper: new TestCredentialsHelper(credentialTypes, credentials),
+			hooks,
+			restApiUrl: 'http://127.0.0.1:5678/rest',
+			instanceBaseUrl: 'http://127.0.0.1:5678',
+			formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
+			webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
+			webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
+			webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
+			variables: {},
+			currentNodeParameters: undefined,
+			userId: 'user-1',
+			// Engine callbacks with no use here (UI pushes, status updates).
+			setExecutionStatus: () => {},
+			sendDataToUI: () => {},
+		};
+	}
+
 	/**
 	 * Runs `nodes` connected in a chain, in the order given; the first gets `input` items.
 	 * @param {{
@@ -178,23 +199,7 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 		let finish;
 		const finished = new Promise((resolve) => (finish = resolve));
 		hooks.addHandler('workflowExecuteAfter', (run) => finish(run));
-		const additionalData = {
-			executionId: 'execution-1',
-			credentialsHelper: new TestCredentialsHelper(credentialTypes, options.credentials),
-			hooks,
-			restApiUrl: 'http://127.0.0.1:5678/rest',
-			instanceBaseUrl: 'http://127.0.0.1:5678',
-			formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
-			webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
-			webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
-			webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
-			variables: {},
-			currentNodeParameters: undefined,
-			userId: 'user-1',
-			// Engine callbacks with no use here (UI pushes, status updates).
-			setExecutionStatus: () => {},
-			sendDataToUI: () => {},
-		};
+		const additionalData = additionalDataFor(options.credentials, hooks);
 		const runExecutionData = {
 			startData: {},
 			resultData: { runData: {} },
@@ -238,7 +243,70 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 		return await runChain({ ...rest, nodes: [{ name: 'Export', type, typeVersion: 1, parameters, credentials, continueOnFail }] });
 	}
 
-	return { runNode, runChain, credentialTypes, nodeTypes };
+	/**
+	 * A poll trigger as n8n runs it: each `poll()` calls the node's poll with a real PollContext of
+	 * n8n-core over one long-lived workflow, whose static data stays in memory between polls. What n8n
+	 * would have stored is `saved`: after a poll that emits (static data), or after every successful
+	 * poll with `durable` (n8n's durable poll cursors). `restart()` goes back to what was stored.
+	 * "Fetch Test Event" is `poll({ mode: 'manual' })`: n8n stores nothing then.
+	 * @param {{ type: string, parameters: Record<string, unknown>, credentials: Record<string, Record<string, unknown>>,
+	 *   durable?: boolean, timezone?: string }} options
+	 */
+	function createPoller({ type, parameters, credentials, durable = false, timezone = 'UTC' }) {
+		const node = {
+			id: 'trigger-0',
+			name: 'Evergage Trigger',
+			type,
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: { pollTimes: { item: [{ mode: 'everyMinute' }] }, ...parameters },
+			credentials: Object.fromEntries(Object.keys(credentials).map((t) => [t, { id: `${t}-1`, name: 'Test' }])),
+		};
+		const copy = (data) => JSON.parse(JSON.stringify(data));
+		let saved = {};
+		const open = () =>
+			new Workflow({
+				id: 'poll-test',
+				name: 'poll test',
+				nodes: [node],
+				connections: {},
+				active: true,
+				nodeTypes,
+				staticData: copy(saved),
+				settings: { timezone },
+			});
+		let workflow = open();
+		const hooks = new ExecutionLifecycleHooks('trigger', 'execution-1', {
+			id: 'poll-test', name: 'poll test', nodes: [node], connections: {}, active: true,
+			activeVersionId: null, isArchived: false, createdAt: new Date(), updatedAt: new Date(),
+		});
+		const nodeState = () => copy(workflow.getStaticData('node', node));
+
+		/** @param {{ mode?: 'trigger' | 'manual' }} [options] */
+		async function poll({ mode = 'trigger' } = {}) {
+			const context = new PollContext(workflow, node, additionalDataFor(credentials, hooks), mode, 'activate');
+			try {
+				const output = await nodeTypes.getByNameAndVersion(type, 1).poll.call(context);
+				if (mode !== 'manual' && (output !== null || durable)) saved = copy(workflow.staticData);
+				return { items: output === null ? null : output[0].map((item) => item.json), error: undefined };
+			} catch (error) {
+				return { items: null, error };
+			}
+		}
+
+		return {
+			poll,
+			restart: () => (workflow = open()),
+			/** Changes the node's parameters, as a user editing the trigger would. */
+			setParameters: (changes) => Object.assign(node.parameters, changes),
+			/** The node's static data as it is in memory now. */
+			state: nodeState,
+			/** The node's static data as n8n would have stored it. */
+			saved: () => copy(saved[`node:${node.name}`] ?? {}),
+		};
+	}
+
+	return { runNode, runChain, createPoller, credentialTypes, nodeTypes };
 }
 
 module.exports = { createEngine, TestCredentialsHelper, PACKAGE };

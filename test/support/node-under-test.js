@@ -5,17 +5,19 @@
 const { EvergageApi } = require('../../credentials/EvergageApi.credentials');
 const { EvergageAccountExport } = require('../../nodes/EvergageAccountExport/EvergageAccountExport.node');
 const { EvergageUserExport } = require('../../nodes/EvergageUserExport/EvergageUserExport.node');
+const { EvergageTrigger } = require('../../nodes/EvergageTrigger/EvergageTrigger.node');
 const { createEngine, PACKAGE } = require('./engine');
 const standin = require('./standin');
 
 const engine = createEngine({
-	nodeClasses: [EvergageAccountExport, EvergageUserExport],
+	nodeClasses: [EvergageAccountExport, EvergageUserExport, EvergageTrigger],
 	credentialClasses: [EvergageApi],
 });
 
 const EXPORT_NODE_TYPE = `${PACKAGE}.evergageAccountExport`;
 /** The export node of each entity: the suites that hold for both run once per entity. */
 const EXPORT_NODE_TYPES = { accounts: EXPORT_NODE_TYPE, users: `${PACKAGE}.evergageUserExport` };
+const TRIGGER_NODE_TYPE = `${PACKAGE}.evergageTrigger`;
 
 const { startStandin, expectedAccounts, expectedUsers, DEFAULT_CREDENTIALS, SEGMENTS } = standin;
 
@@ -48,8 +50,20 @@ async function runExport(server, parameters, options = {}) {
 	});
 }
 
+/** The trigger on the stand-in, polled by hand (see createPoller in engine.js). */
+function createTrigger(server, parameters, options = {}) {
+	return engine.createPoller({
+		type: TRIGGER_NODE_TYPE,
+		parameters,
+		credentials: options.credentials ?? credentialsFor(server),
+		durable: options.durable,
+	});
+}
+
 module.exports = {
 	engine,
+	TRIGGER_NODE_TYPE,
+	createTrigger,
 	EXPORT_NODE_TYPE,
 	EXPORT_NODE_TYPES,
 	credentialsFor,

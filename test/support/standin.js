@@ -10,6 +10,7 @@
  *   GET  /api/dataset/<datasetId>/users.json | users.csv         the User Export (also takes includeGeo=true)
  *   GET  /api/principals                                         cheap authenticated call (credential test)
  *   POST /__standin/reset, GET /__standin/stats                  control, only with `control: true` (CLI)
+ *   PUT  /__standin/dataset/<datasetId>   body: a DatasetConfig   control: replace or add a dataset
  *
  * Order of checks for an export: unknown route 404 -> Basic auth 401 -> apiAccess 403 ->
  * unknown dataset 404 -> forbidden dataset 403 -> invalid query 400 -> injected fault -> export.
@@ -49,6 +50,11 @@
  * (`csvEmptyPage`). Without pageSize the whole export comes back in one streamed response.
  * Responses are Content-Length when they fit in one 64 KiB chunk, chunked otherwise.
  * Every CSV row (header included) ends with CRLF, so a body not ending in CRLF is truncated.
+ *
+ * Literal datasets (`records: [...]` for accounts, `userRecords: [...]` for users) serve the given records in the given order instead (a name may
+ * appear again later; the last copy is current). A record's `segments` (segment ids) decides its
+ * membership and is not served. `setDataset` (or the PUT control route) swaps a dataset between two
+ * exports, so tests can change data between the polls of a trigger.
  */
 
 const http = require('node:http');
@@ -422,7 +428,9 @@ function recordCsvLine(/** @type {AccountRecord | UserRecord} */ r) {
 /**
  * @typedef {{ length: number, accounts: Int32Array | null, versions: Uint32Array | null }} ExportPlan
  * @typedef {number | { index: number, after?: number }} RepeatEntry
- * @typedef {{ count?: number, seed?: number, repeats?: number | RepeatEntry[] }} DatasetShape
+ * @typedef {Record<string, unknown> & { name?: string, segments?: string[] }} LiteralRecord
+ * @typedef {{ count?: number, seed?: number, repeats?: number | RepeatEntry[], records?: LiteralRecord[],
+ *   userRecords?: LiteralRecord[] }} DatasetShape
  * @typedef {{ filter?: string, segmentId?: string, segmentationId?: string }} Narrowing
  */
 
@@ -559,6 +567,46 @@ function narrowPlan(base, count, seedMix, narrowing) {
 }
 
 /**
+ * A literal dataset narrowed by its records' `segments`, with the same rules as narrowPlan.
+ * @param {LiteralRecord[]} records @param {ResolvedNarrowing} narrowing
+ * @returns {ExportPlan}
+ */
+function narrowLiteral(records, narrowing) {
+  if (narrowing.empty) return { length: 0, accounts: new Int32Array(0), versions: null };
+  /** @type {number[]} */
+  const kept = [];
+  records.forEach((record, position) => {
+    /** @param {number} s */
+    const member = (s) => (record.segments ?? []).includes(SEGMENTS[s].id);
+    if (narrowing.allOf.every(member) && (!narrowing.anyOf || narrowing.anyOf.some(member))) kept.push(position);
+  });
+  return { length: kept.length, accounts: Int32Array.from(kept), versions: null };
+}
+
+/**
+ * The literal records of a dataset for an entity (`records` are accounts, `userRecords` users), if any.
+ * @param {{ records?: LiteralRecord[], userRecords?: LiteralRecord[] }} dataset @param {Entity} entity
+ */
+function literalOf(dataset, entity) {
+  return entity === 'accounts' ? dataset.records : dataset.userRecords;
+}
+
+/** A literal record as served: without its `segments`. @param {LiteralRecord} record */
+function literalServed(record) {
+  const { segments, ...served } = record;
+  return served;
+}
+
+/** @param {LiteralRecord} record */
+function literalCsvLine(record) {
+  const served = /** @type {Record<string, any>} */ (literalServed(record));
+  return csvLine(CSV_COLUMNS.map((column) => {
+    const value = column.startsWith('attributes.') ? served.attributes?.[column.slice(11)] : served[column];
+    return value === undefined || value === null ? '' : String(value);
+  }));
+}
+
+/**
  * @param {number | string | undefined} value
  * @returns {number | undefined}
  */
@@ -663,7 +711,8 @@ function expectedAccounts(options = {}) {
 // Bodies
 
 /**
- * @typedef {{ plan: ExportPlan, from: number, to: number, ctx: RenderContext, format: 'json' | 'csv', withHeader: boolean }} ExportSlice
+ * @typedef {{ plan: ExportPlan, from: number, to: number, ctx: RenderContext, format: 'json' | 'csv', withHeader: boolean,
+ *   records?: LiteralRecord[] }} ExportSlice
  * @typedef {{ fullRecords: number, halfRecord: boolean }} BodyCut
  *   a cut body: the header/opening, `fullRecords` whole records, then half of the next one (if asked).
  */
@@ -687,6 +736,10 @@ function* exportBodyChunks(slice, cut) {
   const fullEnd = cut ? Math.min(to, from + cut.fullRecords) : to;
   /** @param {number} position */
   const render = (position) => {
+    if (slice.records) {
+      const literal = slice.records[plan.accounts ? plan.accounts[position] : position];
+      return json ? JSON.stringify(literalServed(literal)) : literalCsvLine(literal);
+    }
     const record = exportRecord(plan.accounts ? plan.accounts[position] : position,
       plan.versions ? plan.versions[position] : 0, ctx);
     return json ? recordJson(record) : recordCsvLine(record);
@@ -853,6 +906,7 @@ function defaultFaultBody(status) {
  *
  * @typedef {{ url: string, port: number, readonly stats: StandinStats, readonly requests: RequestLogEntry[],
  *   setFaults: (faults: FaultPlan | undefined) => void, resetStats: () => void,
+ *   setDataset: (datasetId: string, dataset: DatasetConfig) => void,
  *   close: () => Promise<void>, closed: Promise<void>, httpServer: http.Server }} Standin
  */
 
@@ -929,7 +983,8 @@ function queryObject(/** @type {URLSearchParams} */ params) {
 
 /**
  * @typedef {{ kind: 'export', datasetId: string, entity: Entity, format: 'json' | 'csv' } | { kind: 'principals' }
- *   | { kind: 'control-reset' } | { kind: 'control-stats' } | { kind: 'bad-encoding' } | { kind: 'unknown' }} Route
+ *   | { kind: 'control-reset' } | { kind: 'control-stats' } | { kind: 'control-dataset', datasetId: string }
+ *   | { kind: 'bad-encoding' } | { kind: 'unknown' }} Route
  * @param {string} rawPath
  * @returns {Route}
  */
@@ -939,6 +994,13 @@ function routeOf(rawPath) {
   if (rawPath === '/api/principals') return { kind: 'principals' };
   if (rawPath === '/__standin/reset') return { kind: 'control-reset' };
   if (rawPath === '/__standin/stats') return { kind: 'control-stats' };
+  if (rawPath.startsWith('/__standin/dataset/')) {
+    try {
+      return { kind: 'control-dataset', datasetId: decodeURIComponent(rawPath.slice('/__standin/dataset/'.length)) };
+    } catch {
+      return { kind: 'bad-encoding' };
+    }
+  }
   if (parts.length === 5 && parts[0] === '' && parts[1] === 'api' && parts[2] === 'dataset' &&
       /^(accounts|users)\.(json|csv)$/.test(parts[4])) {
     let datasetId;
@@ -963,7 +1025,8 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
  */
 async function startStandin(options = {}) {
   const credentials = options.credentials ?? DEFAULT_CREDENTIALS;
-  const datasets = options.datasets ?? DEFAULT_DATASETS;
+  // A copy: setDataset changes this server's datasets, never the caller's object.
+  const datasets = { ...(options.datasets ?? DEFAULT_DATASETS) };
   const latencyMs = options.latencyMs ?? 0;
   const maxRequestLog = options.maxRequestLog ?? DEFAULT_MAX_REQUEST_LOG;
   const faultRate = options.faultRate ?? 0;
@@ -1016,6 +1079,8 @@ async function startStandin(options = {}) {
   const planFor = (datasetId, dataset, entity, narrowing) => {
     const key = entity + JSON.stringify(datasetId) + narrowing.key;
     let plan = planCache.get(key);
+    const literal = literalOf(dataset, entity);
+    if (!plan && literal) plan = narrowLiteral(literal, narrowing);
     if (!plan) {
       const population = populationOf(dataset, entity);
       const base = basePlans.get(entity + ' ' + datasetId) ?? buildBasePlan(population);
@@ -1024,6 +1089,15 @@ async function startStandin(options = {}) {
       planCache.set(key, plan);
     }
     return plan;
+  };
+
+  /** Replaces (or adds) a dataset; the next export request sees it. @param {string} datasetId @param {DatasetConfig} dataset */
+  const setDataset = (datasetId, dataset) => {
+    for (const entity of /** @type {const} */ (['accounts', 'users'])) {
+      basePlans.set(entity + ' ' + datasetId, buildBasePlan(populationOf(dataset, entity)));
+    }
+    datasets[datasetId] = dataset;
+    planCache.clear();
   };
 
   /** Timers of latency/slow responses, cleared by close() so nothing lingers. */
@@ -1189,9 +1263,20 @@ async function startStandin(options = {}) {
     const params = new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
     const route = routeOf(rawPath);
 
-    if (route.kind === 'control-reset' || route.kind === 'control-stats') {
+    if (route.kind === 'control-reset' || route.kind === 'control-stats' || route.kind === 'control-dataset') {
       const loopback = LOOPBACK.has(req.socket.remoteAddress ?? '');
       if (!options.control || !loopback) return sendText(res, null, 404, 'Not found');
+      if (route.kind === 'control-dataset') {
+        if (method !== 'PUT') return sendText(res, null, 405, 'Use PUT');
+        let body = '';
+        for await (const chunk of req) body += chunk;
+        try {
+          setDataset(route.datasetId, JSON.parse(body));
+        } catch (error) {
+          return sendText(res, null, 400, `Bad dataset: ${/** @type {Error} */ (error).message}`);
+        }
+        return sendSimple(res, null, 200, 'application/json; charset=utf-8', JSON.stringify({ ok: true }));
+      }
       if (route.kind === 'control-reset') {
         if (method !== 'POST') return sendText(res, null, 405, 'Use POST');
         resetStats();
@@ -1267,7 +1352,7 @@ async function startStandin(options = {}) {
     const withHeader = (!paged || query.page === 0 || headerEveryPage) && !(paged && from >= to && emptyPage === 'empty');
     /** @type {ExportSlice} */
     const slice = {
-      plan, from, to, format: route.format, withHeader,
+      plan, from, to, format: route.format, withHeader, records: literalOf(dataset, route.entity),
       ctx: renderContext(dataset, route.entity, narrowing.filterSegment, {
         start: query.start, end: query.end, includeGeo: params.get('includeGeo') === 'true',
       }),
@@ -1354,6 +1439,7 @@ async function startStandin(options = {}) {
     get requests() { return requestLog; },
     setFaults,
     resetStats,
+    setDataset,
     close,
     closed,
     httpServer,

@@ -1,0 +1,137 @@
+import type {
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+	IPollFunctions,
+} from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import { pollChanges } from '../shared/poll';
+import { exportField, exportOptionsOnly } from '../shared/fields';
+
+/** Export options that mean the same for a trigger; paging and output options are the trigger's own business. */
+const SHARED_OPTIONS = [
+	'concurrency',
+	'end',
+	'includeGeo',
+	'retries',
+	'segmentId',
+	'segmentationId',
+	'start',
+	'timeout',
+];
+
+export class EvergageTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Evergage Trigger',
+		name: 'evergageTrigger',
+		icon: { light: 'file:evergage.svg', dark: 'file:evergage.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{$parameter["events"].join(", ") + " in " + $parameter["datasetId"]}}',
+		description:
+			'Starts a workflow when accounts or users of Salesforce Marketing Cloud Personalization (Evergage, Interaction Studio) enter or leave a segment, appear, or change',
+		defaults: { name: 'Evergage Trigger' },
+		// n8n adds the Poll Times field to every polling node.
+		polling: true,
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'evergageApi', required: true }],
+		properties: [
+			{
+				displayName: 'Entity',
+				name: 'entity',
+				type: 'options',
+				options: [
+					{ name: 'Accounts', value: 'accounts' },
+					{ name: 'Users', value: 'users' },
+				],
+				default: 'accounts',
+			},
+			exportField('accounts', 'datasetId'),
+			{
+				displayName: 'Segment (Name or ID)',
+				name: 'filter',
+				type: 'string',
+				default: '',
+				placeholder: 'High Value Accounts',
+				description:
+					'Only records in this segment. Entered and Left then mean entered and left the segment; without one, appeared in and left the dataset.',
+			},
+			{
+				displayName: 'Events',
+				name: 'events',
+				type: 'multiOptions',
+				options: [
+					{
+						name: 'Changed',
+						value: 'changed',
+						description: 'A record still there changed, as set in Changed On',
+					},
+					{
+						name: 'Entered',
+						value: 'entered',
+						description:
+							'A record is in the export and was not in the previous one (also a first appearance, unless New is chosen)',
+					},
+					{
+						name: 'Left',
+						value: 'left',
+						description: 'A record was in the previous export and is not any more',
+					},
+					{
+						name: 'New',
+						value: 'new',
+						description: 'A record this trigger has never seen before',
+					},
+				],
+				default: ['entered'],
+				required: true,
+				description: 'What starts the workflow. Each record gives at most one item per poll.',
+			},
+			{
+				displayName: 'Changed On',
+				name: 'changeOn',
+				type: 'options',
+				options: [
+					{
+						name: 'Engagement Score Moved',
+						value: 'engagementScore',
+						description: 'The engagement score went up or down by at least Minimum Score Change',
+					},
+					{
+						name: 'Last Activity Advanced',
+						value: 'lastActivity',
+						description: 'The record was active again since the previous poll',
+					},
+					{
+						name: 'Any Field Changed',
+						value: 'anyField',
+						description: 'Any field or attribute of the record changed',
+					},
+				],
+				default: 'engagementScore',
+				displayOptions: { show: { events: ['changed'] } },
+			},
+			{
+				displayName: 'Minimum Score Change',
+				name: 'minScoreChange',
+				type: 'number',
+				typeOptions: { minValue: 0, numberPrecision: 3 },
+				default: 0.1,
+				description:
+					'How far the engagement score (a fraction from 0 to 1) must move, up or down, between two polls',
+				displayOptions: { show: { events: ['changed'], changeOn: ['engagementScore'] } },
+			},
+			// The export's own options, worded for the entity chosen.
+			...(['accounts', 'users'] as const).map((entity) => ({
+				...exportOptionsOnly(entity, SHARED_OPTIONS),
+				displayOptions: { show: { entity: [entity] } },
+			})),
+		],
+	};
+
+	async poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
+		return await pollChanges(this);
+	}
+}
