@@ -2,6 +2,7 @@ import type { IBinaryData, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 
 import type { CsvPage } from './csv';
 import { chunkStream, CsvAssembler, splitCsvRows } from './csv';
+import { ExportPace } from './pace';
 import type { PageSource } from './pages';
 import { exportPages, formatBytes, pageBodyLimit, readPageBody } from './pages';
 import type { ExportEntity, ExportParameters } from './query';
@@ -40,25 +41,33 @@ function walkPages<P>(
 	source: Pick<PageSource<P>, 'size' | 'take' | 'stillWanted'>,
 ): AsyncGenerator<P> {
 	const maxBytes = pageBodyLimit(run.parameters.paging.pageSize);
-	return exportPages<P>(run.parameters.paging, {
-		...source,
-		fetch: async (page, signal) =>
-			await run.client.get({
-				...requestFor(run, page),
-				signal,
-				read: async (body) => {
-					const { bytes, digest } = await readPageBody(body, maxBytes, page);
-					return { content: parse(bytes, page), digest };
-				},
-			}),
-		failure: (message, description) => run.client.failure(message, description),
-	});
+	const pace = new ExportPace(run.parameters.paging.concurrency);
+	return exportPages<P>(
+		run.parameters.paging,
+		{
+			...source,
+			fetch: async (page, signal) =>
+				await run.client.get({
+					...requestFor(run, page),
+					signal,
+					pace,
+					read: async (body) => {
+						const { bytes, digest } = await readPageBody(body, maxBytes, page);
+						return { content: parse(bytes, page), digest };
+					},
+				}),
+			failure: (message, description) => run.client.failure(message, description),
+		},
+		pace,
+	);
 }
 
 /** JSON: every record of the export (or up to Limit), deduplicated, as one item each. */
 async function exportRecordItems(run: ExportRun, itemIndex: number): Promise<INodeExecutionData[]> {
 	const { parameters } = run;
-	const collector = new RecordCollector(parameters.deduplicate, parameters.paging.limit);
+	const collector = new RecordCollector(parameters.deduplicate, parameters.paging.limit, {
+		item: itemIndex,
+	});
 	const pages = walkPages(run, parseJsonPage, {
 		size: (page) => page.length,
 		take: (page) => collector.add(page),
@@ -68,8 +77,7 @@ async function exportRecordItems(run: ExportRun, itemIndex: number): Promise<INo
 	while (!next.done && collector.stillWanted > 0) next = await pages.next();
 	// Ends the walk when Limit was reached before the export's end: pages in flight are aborted.
 	await pages.return(undefined);
-	// One shared pairing object: a million items need not carry a million copies of it.
-	return collector.takeItems({ item: itemIndex });
+	return collector.takeItems();
 }
 
 /** CSV: the export as one file, streamed into n8n's binary data: one request for all, or page by page. */

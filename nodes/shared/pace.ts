@@ -18,14 +18,15 @@ import { sleep } from 'n8n-workflow';
 export class ExportPace {
 	private current: number;
 
-	private mode: 'growing' | 'steady' | 'probing' = 'growing';
+	/** Probed: one more was kept, and has not yet held for a whole quiet stretch. */
+	private mode: 'growing' | 'steady' | 'probing' | 'probed' = 'growing';
 
 	/** Attempts on the wire, and those waiting for a slot, first come first served. */
 	private active = 0;
 
 	private readonly queue: Array<() => void> = [];
 
-	/** A refusal of an attempt sent before the last decrease does not decrease again. */
+	/** Counts decreases: a refusal of an attempt sent before the last one does not decrease again. */
 	private epoch = 0;
 
 	private roundPages = 0;
@@ -96,12 +97,11 @@ export class ExportPace {
 			else this.mode = 'steady';
 		} else if (this.mode === 'probing') {
 			// One more must pay for itself: at least half the rise it could bring.
-			if (rate < before * (1 + 0.5 / (this.current - 1))) {
-				this.probeAfter *= 2;
-				this.setWindow(this.current - 1);
-			}
-			this.mode = 'steady';
+			if (rate < before * (1 + 0.5 / (this.current - 1))) this.stepBack();
+			else this.mode = 'probed';
 			this.quietPages = 0;
+		} else if (this.mode === 'probed' && this.quietPages >= this.probeAfter) {
+			this.mode = 'steady';
 		} else if (this.quietPages >= this.probeAfter && this.current < this.ceiling) {
 			this.mode = 'probing';
 			this.setWindow(this.current + 1);
@@ -116,14 +116,21 @@ export class ExportPace {
 	refused(epoch: number, waitMs?: number): void {
 		if (waitMs !== undefined) this.gateOpensAt = Math.max(this.gateOpensAt, this.now() + waitMs);
 		if (epoch !== this.epoch) return;
-		this.epoch++;
-		if (this.mode === 'probing') {
-			this.probeAfter *= 2;
-			this.setWindow(this.current - 1);
-		} else this.setWindow(Math.floor(this.current / 2));
-		this.mode = 'steady';
+		// A refusal soon after a probe is the probe's: one step back. Otherwise, half.
+		if (this.mode === 'probing' || this.mode === 'probed') this.stepBack();
+		else {
+			this.setWindow(Math.floor(this.current / 2));
+			this.mode = 'steady';
+		}
 		this.quietPages = 0;
 		this.startRound();
+	}
+
+	/** Back from a probe that did not pay or was refused; the next one waits twice as long. */
+	private stepBack(): void {
+		this.probeAfter *= 2;
+		this.setWindow(this.current - 1);
+		this.mode = 'steady';
 	}
 
 	/** In line for a slot: true once given one, false if `signal` aborted first. */
@@ -153,7 +160,10 @@ export class ExportPace {
 	}
 
 	private setWindow(window: number): void {
-		this.current = Math.max(1, Math.min(this.ceiling, window));
+		const next = Math.max(1, Math.min(this.ceiling, window));
+		// Attempts sent at the larger window were already answered for by this decrease.
+		if (next < this.current) this.epoch++;
+		this.current = next;
 		this.admit();
 	}
 
@@ -170,4 +180,4 @@ const MIN_ROUND = 2;
 /** Doubling the window must raise pages per second by this much to go on doubling. */
 const RISE = 1.15;
 /** Pages at a steady window before the first probe above it. */
-const PROBE_AFTER_PAGES = 32;
+const PROBE_AFTER_PAGES = 16;

@@ -18,7 +18,7 @@
  *
  * Rate limit by concurrency (`maxInFlight`, per dataset or for the server): an export request that
  * arrives while more than N export requests are open (its own included, counted from arrival until
- * its response ends or its connection closes) gets 429 with Retry-After, before any other fault.
+ * its response is sent or its connection closes) gets 429 with Retry-After, before any other fault.
  * Every log entry carries `inFlight`, the count at its arrival; stats keep the peak.
  *
  * Data model (all derived from (seed, account index), so 1M accounts cost nothing up front):
@@ -900,11 +900,12 @@ function defaultFaultBody(status) {
  * @typedef {{ index: number, method: string, path: string, datasetId: string | null, format: 'json' | 'csv' | null,
  *   entity: Entity | null,
  *   query: Record<string, string>, rawUrl: string, authOk: boolean, status: number | null, fault: Fault | null,
- *   inFlight: number | null }} RequestLogEntry
+ *   inFlight: number | null, at: number }} RequestLogEntry
  *   status: the status line sent (200 for reset/truncate/stall), null while in flight or if none was sent.
  *   inFlight: export requests open when this one arrived, itself included (null for other routes).
+ *   at: when it arrived (Date.now()).
  *
- * @typedef {{ url: string, port: number, readonly stats: StandinStats, readonly requests: RequestLogEntry[],
+ * @typedef {{ url: string, port: number, readonly stats: StandinStats, readonly requests: RequestLogEntry[], readonly inFlight: number,
  *   setFaults: (faults: FaultPlan | undefined) => void, resetStats: () => void,
  *   setDataset: (datasetId: string, dataset: DatasetConfig) => void,
  *   close: () => Promise<void>, closed: Promise<void>, httpServer: http.Server }} Standin
@@ -1300,12 +1301,19 @@ async function startStandin(options = {}) {
       status: null,
       fault: null,
       inFlight: null,
+      at: Date.now(),
     };
     if (route.kind === 'export') {
-      // Open from arrival (the latency below included) until the answer ends or the client leaves.
+      // Open from arrival (the latency below included) until the answer is sent or the client leaves.
       entry.inFlight = ++openExports;
       if (openExports > stats.inFlightPeak) stats.inFlightPeak = openExports;
-      res.once('close', () => { openExports--; });
+      let open = true;
+      const closed = () => {
+        if (open) openExports--;
+        open = false;
+      };
+      res.once('finish', closed);
+      res.once('close', closed);
     }
     requestLog.push(entry);
     // Trim in batches so logging stays O(1) amortised under load.
@@ -1437,6 +1445,7 @@ async function startStandin(options = {}) {
     port: address.port,
     get stats() { return stats; },
     get requests() { return requestLog; },
+    get inFlight() { return openExports; },
     setFaults,
     resetStats,
     setDataset,

@@ -54,15 +54,15 @@ describe('the window of an export', () => {
 		serve(6, 50);
 		pace.refused(pace.attemptEpoch);
 		expect(pace.window).toBe(4);
-		serve(31, 50);
+		serve(15, 50);
 		expect(pace.window).toBe(4);
 		serve(4, 50);
 		expect(pace.window).toBe(5);
 		pace.refused(pace.attemptEpoch);
 		expect(pace.window).toBe(4);
-		serve(40, 50);
+		serve(20, 50);
 		expect(pace.window).toBe(4);
-		serve(40, 50);
+		serve(20, 50);
 		expect(pace.window).toBe(5);
 	});
 
@@ -70,7 +70,7 @@ describe('the window of an export', () => {
 		const { pace, serve } = paced(8);
 		serve(6, 50);
 		pace.refused(pace.attemptEpoch);
-		serve(36, 50);
+		serve(20, 50);
 		expect(pace.window).toBe(5);
 		serve(5, 50);
 		expect(pace.window).toBe(5);
