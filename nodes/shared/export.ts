@@ -37,7 +37,7 @@ function requestFor(run: ExportRun, page?: number) {
 /** The export's pages, each read whole (within its bound) and parsed by `parse`. */
 function walkPages<P>(
 	run: ExportRun,
-	parse: (body: Buffer, page: number) => P,
+	parse: (text: string, page: number) => P,
 	source: Pick<PageSource<P>, 'size' | 'take' | 'stillWanted'>,
 ): AsyncGenerator<P> {
 	const maxBytes = pageBodyLimit(run.parameters.paging.pageSize);
@@ -52,8 +52,8 @@ function walkPages<P>(
 					signal,
 					pace,
 					read: async (body) => {
-						const { bytes, digest } = await readPageBody(body, maxBytes, page);
-						return { content: parse(bytes, page), digest };
+						const { text, digest } = await readPageBody(body, maxBytes, page);
+						return { content: parse(text, page), digest };
 					},
 				}),
 			failure: (message, description) => run.client.failure(message, description),
@@ -135,7 +135,7 @@ function csvFilePages(run: ExportRun): { chunks: AsyncGenerator<Buffer>; rows: (
 	);
 	const dataRows = new WeakMap<CsvPage, string[]>();
 	let rowCount = 0;
-	const pages = walkPages(run, (body) => splitCsvRows(body.toString('utf8')), {
+	const pages = walkPages(run, (text) => splitCsvRows(text), {
 		size: (page, index) => {
 			const rows = assembler.dataRows(page, index);
 			dataRows.set(page, rows);

@@ -158,9 +158,8 @@ const unparsable = Symbol('unparsable');
 const BOM = 0xfeff;
 
 /** A page's records: a JSON list of objects (a leading BOM allowed), or an error naming the page. */
-export function parseJsonPage(body: Buffer, page: number): IDataObject[] {
-	let text = body.toString('utf8');
-	if (text.charCodeAt(0) === BOM) text = text.slice(1);
+export function parseJsonPage(body: string, page: number): IDataObject[] {
+	const text = body.charCodeAt(0) === BOM ? body.slice(1) : body;
 	let parsed: unknown = unparsable;
 	try {
 		parsed = JSON.parse(text);

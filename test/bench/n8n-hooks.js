@@ -4,7 +4,7 @@
  * Loaded into a real n8n by the benchmark only (EXTERNAL_HOOK_FILES=this file), never by a user.
  *
  * Around each execution it records what the benchmark reports: the process's CPU time, its RSS
- * just before and its peak RSS during the run (getrusage maxRSS, plus 20 ms sampling). After the run
+ * just before and its peak RSS during the run (getrusage maxRSS, plus 100 ms sampling). After the run
  * (n8n has already set stoppedAt, so the measured time is untouched) it replaces every node's output
  * items by their count, `benchmarkItems`, so that `n8n execute` prints and saves a few bytes rather
  * than a million items (at 1M, the printed JSON would pass V8's longest string).
@@ -37,7 +37,26 @@ function startProfiler(file) {
 		});
 }
 
-/** @type {{ baselineRss: number, baselinePeak: number, sampledPeak: number, cpu: NodeJS.CpuUsage, timer: NodeJS.Timeout, stopProfiler?: () => void } | undefined} */
+/** Garbage-collection pauses of the main thread by kind, in ms, from now until the returned function is called. */
+function gcPauses() {
+	const { PerformanceObserver, constants } = require('perf_hooks');
+	const kinds = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak' };
+	/** @type {Record<string, number>} */
+	const totals = {};
+	const observer = new PerformanceObserver((list) => {
+		for (const entry of list.getEntries()) {
+			const kind = kinds[/** @type {any} */ (entry).detail?.kind] ?? 'other';
+			totals[kind] = (totals[kind] ?? 0) + entry.duration;
+		}
+	});
+	observer.observe({ entryTypes: ['gc'] });
+	return () => {
+		observer.disconnect();
+		return Object.fromEntries(Object.entries(totals).map(([kind, ms]) => [kind, Math.round(ms)]));
+	};
+}
+
+/** @type {{ baselineRss: number, baselinePeak: number, sampledPeak: number, cpu: NodeJS.CpuUsage, timer: NodeJS.Timeout, stopProfiler?: () => void, gc?: any } | undefined} */
 let current;
 
 const original = ExecutionLifecycleHooks.prototype.runHook;
@@ -52,9 +71,10 @@ ExecutionLifecycleHooks.prototype.runHook = function (hookName, parameters) {
 			timer: setInterval(() => {
 				const rss = process.memoryUsage.rss();
 				if (rss > state.sampledPeak) state.sampledPeak = rss;
-			}, 20),
+			}, 100),
 		};
 		current = state;
+		current.gc = gcPauses();
 		if (process.env.BENCH_PROFILE_FILE) current.stopProfiler = startProfiler(process.env.BENCH_PROFILE_FILE);
 	}
 	if (hookName === 'workflowExecuteAfter' && current !== undefined) {
@@ -62,6 +82,7 @@ ExecutionLifecycleHooks.prototype.runHook = function (hookName, parameters) {
 		const cpu = process.cpuUsage(current.cpu);
 		clearInterval(current.timer);
 		current.stopProfiler?.();
+		const gc = current.gc();
 		const endPeak = process.resourceUsage().maxRSS * 1024;
 		// maxRSS is the lifetime high-water mark: it speaks for the run only if the run raised it.
 		const peakRss = endPeak > current.baselinePeak ? Math.max(endPeak, current.sampledPeak) : current.sampledPeak;
@@ -79,6 +100,7 @@ ExecutionLifecycleHooks.prototype.runHook = function (hookName, parameters) {
 			baselineRss: current.baselineRss,
 			peakRss,
 			growthRss: Math.max(0, peakRss - current.baselineRss),
+			gc,
 		};
 		current = undefined;
 	}

@@ -42,10 +42,10 @@ function workflow(id, name, node) {
 }
 
 /**
- * @param {{ url: string, pageSize: number, log: (...parts: string[]) => void }} options
- *   url: where every scenario's stand-in listens
+ * @param {{ url: string, pageSize: number, log: (...parts: string[]) => void, nodeOptions?: object }} options
+ *   url: where every scenario's stand-in listens; nodeOptions: the node's Options (default: none set)
  */
-async function prepareN8n({ url, pageSize, log }) {
+async function prepareN8n({ url, pageSize, log, nodeOptions = {} }) {
 	const inst = L.n8nInstall(N8N_VERSION);
 	if (!inst.ready) throw new Error(`n8n ${N8N_VERSION} is not installed: bash test/e2e/install-n8n.sh --only 2`);
 	const work = L.mkTmp('evergage-bench-n8n-');
@@ -75,7 +75,7 @@ async function prepareN8n({ url, pageSize, log }) {
 		name: WORKFLOWS['n8n-node-json'].node,
 		type: L.NODE_TYPE,
 		typeVersion: 1,
-		parameters: { datasetId: 'engage', format: 'json', returnAll: true, pageSize, options: {} },
+		parameters: { datasetId: 'engage', format: 'json', returnAll: true, pageSize, options: nodeOptions },
 		credentials: { evergageApi: { id: credentials[0].id, name: credentials[0].name } },
 	});
 	const httpWorkflow = workflow(WORKFLOWS['n8n-http-json'].id, 'bench: HTTP Request node, paginated', {
@@ -115,7 +115,10 @@ async function prepareN8n({ url, pageSize, log }) {
 			const wf = WORKFLOWS[variant];
 			if (!wf) throw new Error(`no real-n8n workflow for ${variant}`);
 			const result = await L.n8nCli(inst, userFolder, ['execute', `--id=${wf.id}`, '--rawOutput'], {
-				extraEnv: { EXTERNAL_HOOK_FILES: HOOKS, ...(profile ? { BENCH_PROFILE_FILE: profile } : {}) },
+				extraEnv: {
+					EXTERNAL_HOOK_FILES: HOOKS,
+					...(profile ? { BENCH_PROFILE_FILE: profile } : {}),
+				},
 				timeoutMs: EXECUTE_TIMEOUT_MS,
 			});
 			const run = L.parseExecuteOutput(result.stdout);

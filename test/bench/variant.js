@@ -249,7 +249,7 @@ async function main() {
 	const sampler = setInterval(() => {
 		const rss = rssNow();
 		if (rss > sampledPeak) sampledPeak = rss;
-	}, 20);
+	}, 100);
 	const profiler = spec.profile ? await startProfiler() : undefined;
 	const cpu0 = process.cpuUsage();
 	const t0 = process.hrtime.bigint();

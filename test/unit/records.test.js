@@ -82,16 +82,16 @@ describe('RecordCollector', () => {
 
 describe('parseJsonPage', () => {
 	test('a cut-off body asks for another try; it is never read as the last page', () => {
-		expect(() => parseJsonPage(Buffer.from('[{"name":"a"},{"na'), 0)).toThrow(IncompleteBodyError);
-		expect(() => parseJsonPage(Buffer.from(''), 0)).toThrow(IncompleteBodyError);
+		expect(() => parseJsonPage('[{"name":"a"},{"na', 0)).toThrow(IncompleteBodyError);
+		expect(() => parseJsonPage('', 0)).toThrow(IncompleteBodyError);
 	});
 
 	test('JSON that is not a list is refused', () => {
-		expect(() => parseJsonPage(Buffer.from('{"error":"x"}'), 0)).toThrow('not a list');
+		expect(() => parseJsonPage('{"error":"x"}', 0)).toThrow('not a list');
 	});
 
 	test('a list of records is returned as is', () => {
-		expect(parseJsonPage(Buffer.from('[{"name":"ü"}]'), 0)).toEqual([{ name: 'ü' }]);
+		expect(parseJsonPage('[{"name":"ü"}]', 0)).toEqual([{ name: 'ü' }]);
 	});
 });
 
