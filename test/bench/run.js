@@ -452,7 +452,7 @@ async function main() {
 		}
 
 		if (args.rateLimit > 0) {
-			const size = 100_000;
+			const size = args.quick ? 100_000 : 500_000;
 			const latencyMs = 50;
 			log(`${fmtSize(size)} records, ${latencyMs} ms per request, at most ${args.rateLimit} requests in flight`);
 			const standin = await startStandin(port, size, latencyMs, ['--max-in-flight', String(args.rateLimit)]);
