@@ -1,4 +1,4 @@
-import { sleep } from 'n8n-workflow';
+import { sleepUnlessAborted } from './transport';
 
 /**
  * How fast one export asks: how many of its requests may be on the wire at once (the window), and
@@ -21,9 +21,10 @@ export class ExportPace {
 	/** Probed: one more was kept, and has not yet held for a whole quiet stretch. */
 	private mode: 'growing' | 'steady' | 'probing' | 'probed' = 'growing';
 
-	/** Attempts on the wire, and those waiting for a slot, first come first served. */
+	/** Attempts on the wire. */
 	private active = 0;
 
+	/** Attempts waiting for a slot, first come first served. */
 	private readonly queue: Array<() => void> = [];
 
 	/** Counts decreases: a refusal of an attempt sent before the last one does not decrease again. */
@@ -67,9 +68,10 @@ export class ExportPace {
 	async acquire(signal?: AbortSignal): Promise<number | undefined> {
 		if (this.active < this.current && this.queue.length === 0) this.active++;
 		else if (!(await this.waitForSlot(signal))) return undefined;
+		const never = new AbortController().signal;
 		for (let wait = this.gateOpensAt - this.now(); wait > 0; wait = this.gateOpensAt - this.now()) {
 			if (signal?.aborted) break;
-			await sleep(wait, signal).catch(() => undefined);
+			await sleepUnlessAborted(wait, signal ?? never);
 		}
 		if (signal?.aborted) {
 			this.release();

@@ -491,19 +491,23 @@ async function pause(
 	stopSignal: AbortSignal | undefined,
 	node: INode,
 ): Promise<void> {
-	const signal = AbortSignal.any(
-		[cancelSignal, stopSignal].filter((s): s is AbortSignal => s !== undefined),
+	await sleepUnlessAborted(
+		ms,
+		AbortSignal.any([cancelSignal, stopSignal].filter((s): s is AbortSignal => s !== undefined)),
 	);
-	if (!signal.aborted) {
-		let onAbort: () => void = () => {};
-		const aborted = new Promise<void>((resolve) => {
-			onAbort = resolve;
-			signal.addEventListener('abort', onAbort, { once: true });
-		});
-		// Given the signal, n8n's sleep clears its timer on abort, so a cancelled run keeps no timer
-		// alive; an older n8n ignores it, and the race still ends the wait.
-		await Promise.race([sleep(ms, signal).catch(() => undefined), aborted]);
-		signal.removeEventListener('abort', onAbort);
-	}
 	throwIfStopped(cancelSignal, stopSignal, node);
+}
+
+/** Waits `ms`, or less if `signal` aborts first. */
+export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+	if (signal.aborted) return;
+	let onAbort: () => void = () => {};
+	const aborted = new Promise<void>((resolve) => {
+		onAbort = resolve;
+		signal.addEventListener('abort', onAbort, { once: true });
+	});
+	// Given the signal, n8n's sleep clears its timer on abort, so a cancelled run keeps no timer
+	// alive; an older n8n ignores it, and the race still ends the wait.
+	await Promise.race([sleep(ms, signal).catch(() => undefined), aborted]);
+	signal.removeEventListener('abort', onAbort);
 }
