@@ -17,8 +17,9 @@ export class EvergageAccountExport implements INodeType {
 		icon: { light: 'file:evergage.svg', dark: 'file:evergage.dark.svg' },
 		group: ['input'],
 		version: 1,
+		// Before a dataset is set, say what the node does rather than "Dataset  as JSON".
 		subtitle:
-			'={{"Dataset " + $parameter["datasetId"] + " as " + $parameter["format"].toUpperCase()}}',
+			'={{($parameter["datasetId"] ? "Dataset " + $parameter["datasetId"] : "Export Accounts") + " as " + $parameter["format"].toUpperCase()}}',
 		description:
 			'Export accounts from Salesforce Marketing Cloud Personalization (Evergage, Interaction Studio)',
 		defaults: { name: 'Evergage Account Export' },
