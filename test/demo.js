@@ -3,26 +3,32 @@
 // Run with `npm run demo` (it builds first).
 const { createEngine, PACKAGE } = require('./support/engine');
 const { startStandin, DEFAULT_CREDENTIALS } = require('./support/standin');
-const { EvergageApi, EvergageAccountExport } = require('..');
+const { EvergageApi, EvergageAccountExport, EvergageUserExport } = require('..');
 
-const DATASET = { count: 5000, seed: 42, repeats: 25 };
+const DATASET = { count: 5000, seed: 42, repeats: 25, userCount: 12000, userRepeats: 40 };
 
 async function main() {
 	const server = await startStandin({ datasets: { engage: DATASET }, maxPageSize: 500, maxLifetimeMs: 5 * 60_000 });
-	const engine = createEngine({ nodeClasses: [EvergageAccountExport], credentialClasses: [EvergageApi] });
+	const engine = createEngine({
+		nodeClasses: [EvergageAccountExport, EvergageUserExport],
+		credentialClasses: [EvergageApi],
+	});
 	const credentials = {
 		evergageApi: { accountName: 'demo', instance: 'us-1', ...DEFAULT_CREDENTIALS, baseUrl: server.url },
 	};
-	const run = async (parameters) => {
+	const run = async (parameters, node = 'evergageAccountExport') => {
 		server.resetStats();
 		const started = Date.now();
-		const result = await engine.runNode({ type: `${PACKAGE}.evergageAccountExport`, parameters, credentials });
+		const result = await engine.runNode({ type: `${PACKAGE}.${node}`, parameters, credentials });
 		if (result.error) throw new Error(`${result.error.message}: ${result.error.description ?? ''}`);
 		return { ...result, ms: Date.now() - started, requests: server.stats.exportRequests };
 	};
 
 	try {
-		console.log(`Stand-in Evergage API on ${server.url}: dataset "engage", ${DATASET.count} accounts (${DATASET.repeats} sent twice), pages capped at 500.\n`);
+		console.log(
+			`Stand-in Evergage API on ${server.url}: dataset "engage", ${DATASET.count} accounts (${DATASET.repeats} sent twice) ` +
+				`and ${DATASET.userCount} users (${DATASET.userRepeats} sent twice), pages capped at 500.\n`,
+		);
 
 		const json = await run({ datasetId: 'engage', format: 'json', returnAll: true, pageSize: 1000 });
 		console.log(`JSON, Return All: ${json.items.length} accounts (one item each, duplicates merged) in ${json.ms} ms, ${json.requests} requests.`);
@@ -38,6 +44,15 @@ async function main() {
 		const text = (await csv.readBinary(file)).toString('utf8');
 		console.log(`\nCSV, Return All: one file "${file.fileName}" (${file.mimeType}), ${file.fileSize}, streamed in ${csv.requests} request, ${csv.ms} ms.`);
 		console.log(`  ${text.slice(0, text.indexOf('\r\n'))}`);
+
+		const users = await run(
+			{ datasetId: 'engage', returnAll: true, pageSize: 1000, options: { filter: 'High Value Accounts', includeGeo: true } },
+			'evergageUserExport',
+		);
+		console.log(`\nUser Export, segment "High Value Accounts" with Include Geo: ${users.items.length} users in ${users.ms} ms, ${users.requests} requests.`);
+		for (const { json: user } of users.items.slice(0, 3)) {
+			console.log(`  ${user.name.padEnd(38)} ${user.accountName.padEnd(16)} ${user.location.city}, ${user.location.countryCode}  score ${user.engagementScore}`);
+		}
 	} finally {
 		await server.close();
 	}

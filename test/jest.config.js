@@ -3,7 +3,7 @@ module.exports = {
 	rootDir: '..',
 	testEnvironment: 'node',
 	roots: ['<rootDir>/test'],
-	testMatch: ['**/*.test.ts', '**/*.test.js'],
+	testMatch: ['**/*.test.js'],
 	testPathIgnorePatterns: ['/node_modules/', '/test/e2e/'],
 	transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
 	testTimeout: 60_000,

@@ -7,7 +7,7 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const {
   startStandin, generateAccounts, expectedAccounts, accountAt, segmentsOf, csvColumns, csvValues,
-  SEGMENTS, DEFAULT_CREDENTIALS,
+  generateUsers, expectedUsers, SEGMENTS, DEFAULT_CREDENTIALS,
 } = require('./support/standin');
 
 const AUTH = 'Basic ' + Buffer.from(`${DEFAULT_CREDENTIALS.apiKeyId}:${DEFAULT_CREDENTIALS.apiSecretKey}`).toString('base64');
@@ -129,7 +129,7 @@ describe('authentication and routing', () => {
     const missing = await get(server, '/api/dataset/nope/accounts.json');
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.text)).toEqual({ error: 'Dataset not found' });
-    for (const p of ['/api/dataset/engage/accounts.xml', '/api/dataset/engage/users.json', '/api/dataset//accounts.json', '/']) {
+    for (const p of ['/api/dataset/engage/accounts.xml', '/api/dataset/engage/visitors.json', '/api/dataset//users.json', '/']) {
       expect((await get(server, p)).status).toBe(404);
     }
   });
@@ -307,6 +307,72 @@ describe('CSV', () => {
     expect(parseCsv(second.text)[0][0]).toBe(generateAccounts({ count: 250, seed: 1 })[100].name);
     expect(past.status).toBe(200);
     expect(past.text).toBe('');
+  });
+});
+
+describe('users (the User Export)', () => {
+  /** @type {Standin} */
+  let server;
+  beforeAll(async () => {
+    server = await startStandin({
+      datasets: { engage: { count: 100, seed: 1, userRepeats: 20 }, capped: { count: 50, seed: 4, maxPageSize: 30 } },
+    });
+  });
+  afterAll(() => server.close());
+
+  test('users are their own population: twice the accounts by default, each belonging to a seeded account', async () => {
+    const users = await getJson(server, '/api/dataset/engage/users.json');
+    expect(users).toEqual(generateUsers({ count: 100, seed: 1, userRepeats: 20 }));
+    expect(users).toHaveLength(220);
+    const accounts = new Set(generateAccounts({ count: 100, seed: 1 }).map((account) => account.name));
+    for (const user of users) {
+      expect(accounts.has(/** @type {any} */ (user).accountName)).toBe(true);
+      expect(user.name).toMatch(/^[a-z.-]+\.\d+@[a-z]+\.example$/);
+    }
+    expect(new Set(users.map((user) => user.name)).size).toBe(200);
+    expect(expectedUsers({ count: 100, seed: 1, userRepeats: 20 })).toHaveLength(200);
+  });
+
+  test('includeGeo=true adds a location object; anything else leaves it out', async () => {
+    const withGeo = await getJson(server, '/api/dataset/engage/users.json?pageSize=5&includeGeo=true');
+    expect(withGeo).toEqual(generateUsers({ count: 100, seed: 1, userRepeats: 20, includeGeo: true }).slice(0, 5));
+    for (const user of withGeo) {
+      expect(/** @type {any} */ (user).location).toEqual({
+        city: expect.any(String), region: expect.any(String), country: expect.any(String),
+        countryCode: expect.stringMatching(/^[A-Z]{2}$/), latitude: expect.any(Number), longitude: expect.any(Number),
+      });
+    }
+    const without = await getJson(server, '/api/dataset/engage/users.json?pageSize=5&includeGeo=false');
+    expect(without.some((user) => 'location' in user)).toBe(false);
+    const accounts = await getJson(server, '/api/dataset/engage/accounts.json?pageSize=5&includeGeo=true');
+    expect(accounts.some((account) => 'location' in account)).toBe(false);
+  });
+
+  test('paging, a page-size cap and a segment filter work as for accounts', async () => {
+    const all = [];
+    for (let page = 0; page < 10; page++) {
+      const records = await getJson(server, `/api/dataset/capped/users.json?pageSize=100&page=${page}`);
+      if (records.length === 0) break;
+      expect(records.length).toBeLessThanOrEqual(30);
+      all.push(...records);
+    }
+    expect(all).toEqual(generateUsers({ count: 50, seed: 4 }));
+    const filtered = await getJson(server, '/api/dataset/capped/users.json?filter=At%20Risk');
+    expect(filtered).toEqual(generateUsers({ count: 50, seed: 4, filter: 'At Risk' }));
+    expect(filtered.length).toBeGreaterThan(0);
+    expect(filtered.length).toBeLessThan(100);
+    expect(filtered.every((user) => user.segmentInputValues?.segmentId === '2QRST')).toBe(true);
+  });
+
+  test('CSV has the user columns, location columns with includeGeo, and quoted cells round-trip', async () => {
+    const res = await get(server, '/api/dataset/engage/users.csv?includeGeo=true');
+    const [header, ...rows] = parseCsv(res.text);
+    expect(header).toEqual(csvColumns({ entity: 'users', includeGeo: true }));
+    expect(header).toContain('accountName');
+    expect(header).toContain('location.city');
+    expect(rows).toEqual(generateUsers({ count: 100, seed: 1, userRepeats: 20, includeGeo: true }).map(csvValues));
+    expect(rows.some((row) => row[1].includes('\n'))).toBe(true);
+    expect(rows.some((row) => row[1].includes('"'))).toBe(true);
   });
 });
 

@@ -4,10 +4,9 @@ import type {
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
-import { NodeConnectionTypes } from 'n8n-workflow';
 
+import { EXPORT_SUBTITLE, exportNodeBasics } from '../shared/fields';
 import { runPerInputItem } from '../shared/output';
-import { MAX_CONCURRENCY, MAX_PAGE_SIZE } from '../shared/query';
 import { exportItems } from '../shared/records';
 
 export class EvergageAccountExport implements INodeType {
@@ -15,190 +14,15 @@ export class EvergageAccountExport implements INodeType {
 		displayName: 'Evergage Account Export',
 		name: 'evergageAccountExport',
 		icon: { light: 'file:evergage.svg', dark: 'file:evergage.dark.svg' },
-		group: ['input'],
-		version: 1,
-		// Before a dataset is set, say what the node does rather than "Dataset  as JSON".
-		subtitle:
-			'={{($parameter["datasetId"] ? "Dataset " + $parameter["datasetId"] : "Export Accounts") + " as " + $parameter["format"].toUpperCase()}}',
 		description:
 			'Export accounts from Salesforce Marketing Cloud Personalization (Evergage, Interaction Studio)',
 		defaults: { name: 'Evergage Account Export' },
+		subtitle: EXPORT_SUBTITLE,
 		usableAsTool: true,
-		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'evergageApi', required: true }],
-		properties: [
-			// One operation for now; its action is what n8n's node panel lists under this node.
-			{
-				displayName: 'Operation',
-				name: 'operation',
-				type: 'options',
-				noDataExpression: true,
-				options: [
-					{
-						name: 'Export',
-						value: 'export',
-						action: 'Export accounts',
-						description: 'Export the accounts of a dataset',
-					},
-				],
-				default: 'export',
-			},
-			{
-				displayName: 'Dataset ID',
-				name: 'datasetId',
-				type: 'string',
-				default: '',
-				required: true,
-				placeholder: 'e.g. engage',
-				description: 'The name or identifier of the Personalization dataset to export from',
-			},
-			{
-				displayName: 'Format',
-				name: 'format',
-				type: 'options',
-				options: [
-					{ name: 'JSON', value: 'json', description: 'One output item per account' },
-					{
-						name: 'CSV',
-						value: 'csv',
-						description: 'One output item holding the export as a CSV file',
-					},
-				],
-				default: 'json',
-			},
-			{
-				displayName: 'Return All',
-				name: 'returnAll',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to return all results or only up to a given limit',
-			},
-			{
-				displayName: 'Limit',
-				name: 'limit',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 50,
-				description: 'Max number of results to return',
-				displayOptions: { show: { returnAll: [false] } },
-			},
-			{
-				displayName: 'Page Size',
-				name: 'pageSize',
-				type: 'number',
-				typeOptions: { minValue: 1, maxValue: MAX_PAGE_SIZE },
-				default: 1000,
-				description:
-					'Records asked for per request. The service may send fewer per page; the export still ends only at an empty page. A CSV export of everything comes in one request and ignores it.',
-			},
-			{
-				displayName: 'Options',
-				name: 'options',
-				type: 'collection',
-				placeholder: 'Add option',
-				default: {},
-				options: [
-					{
-						displayName: 'Deduplicate Accounts',
-						name: 'deduplicate',
-						type: 'boolean',
-						default: true,
-						description:
-							'Whether to keep one item per account name when the service sends an account more than once: the last one sent, which is the most current (JSON only)',
-					},
-					{
-						displayName: 'End',
-						name: 'end',
-						type: 'dateTime',
-						default: '',
-						description:
-							'End of the window for engagement statistics. Also takes epoch milliseconds from an expression.',
-					},
-					{
-						displayName: 'Filter (Segment Name or ID)',
-						name: 'filter',
-						type: 'string',
-						default: '',
-						placeholder: 'e.g. High Value Accounts',
-						description: 'Only accounts in this segment, by its name or ID',
-					},
-					{
-						displayName: 'Parallel Requests',
-						name: 'concurrency',
-						type: 'number',
-						typeOptions: { minValue: 1, maxValue: MAX_CONCURRENCY },
-						default: 4,
-						description:
-							'Pages requested at once. More is faster against a distant service; 1 asks one page at a time.',
-					},
-					{
-						displayName: 'Put Output File in Field',
-						name: 'binaryPropertyName',
-						type: 'string',
-						default: 'data',
-						description: 'The binary field of the output item that holds the CSV file',
-						displayOptions: { show: { '/format': ['csv'] } },
-					},
-					{
-						displayName: 'Retries',
-						name: 'retries',
-						type: 'number',
-						typeOptions: { minValue: 0, maxValue: 10 },
-						default: 4,
-						description:
-							'Times a request is tried again after a rate limit (429), a server error (5xx), a dropped connection or a timeout, waiting longer each time',
-					},
-					{
-						displayName: 'Segment ID',
-						name: 'segmentId',
-						type: 'string',
-						default: '',
-						placeholder: 'e.g. 1PPOO',
-						description: 'Only accounts in this segment',
-					},
-					{
-						displayName: 'Segmentation ID',
-						name: 'segmentationId',
-						type: 'string',
-						default: '',
-						description: 'Only accounts in this segmentation',
-					},
-					{
-						displayName: 'Start',
-						name: 'start',
-						type: 'dateTime',
-						default: '',
-						description:
-							'Start of the window for engagement statistics. Also takes epoch milliseconds from an expression.',
-					},
-					{
-						displayName: 'Start Page',
-						name: 'page',
-						type: 'number',
-						typeOptions: { minValue: 0 },
-						default: 0,
-						description:
-							'Zero-based page to start from. With Limit equal to Page Size, an expression here fetches one page per run (for loops).',
-					},
-					{
-						displayName: 'Timeout',
-						name: 'timeout',
-						type: 'number',
-						typeOptions: { minValue: 1 },
-						default: 60000,
-						description:
-							'Milliseconds to wait for the service before a request is abandoned and tried again',
-					},
-				],
-			},
-		],
+		...exportNodeBasics('accounts'),
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await runPerInputItem(
-			this,
-			async (itemIndex) => await exportItems(this, itemIndex, 'accounts'),
-		);
+		return await runPerInputItem(this, async (i) => await exportItems(this, i, 'accounts'));
 	}
 }

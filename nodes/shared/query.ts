@@ -17,6 +17,8 @@ export interface ExportFilters {
 	end?: number;
 	segmentationId?: string;
 	segmentId?: string;
+	/** Users only: location details on every record. Sent only when on. */
+	includeGeo?: true;
 }
 
 export interface PagePlan {
@@ -93,6 +95,7 @@ export function readExportParameters(
 		end: toEpochMs(options.end, 'End', timezone, invalid),
 		segmentationId: textValue(options.segmentationId, 'Segmentation ID', invalid),
 		segmentId: textValue(options.segmentId, 'Segment ID', invalid),
+		includeGeo: options.includeGeo === true || options.includeGeo === 'true' ? true : undefined,
 	};
 	if (filters.start !== undefined && filters.end !== undefined && filters.start > filters.end) {
 		throw invalid(
@@ -292,6 +295,7 @@ export function exportQueryString(
 		['end', filters.end],
 		['segmentationId', filters.segmentationId],
 		['segmentId', filters.segmentId],
+		['includeGeo', filters.includeGeo ? 'true' : undefined],
 		['pageSize', page?.pageSize],
 		['page', page?.page],
 	];

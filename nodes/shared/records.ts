@@ -87,7 +87,7 @@ function requestFor(run: ExportRun, page?: number) {
 		pathAndQuery:
 			exportPath(parameters.datasetId, entity, parameters.format) +
 			exportQueryString(parameters.filters, paging),
-		notFoundMessage: `Dataset "${parameters.datasetId}" was not found (404)`,
+		notFoundMessage: `Dataset "${parameters.datasetId}" was not found (404) when exporting ${entity}`,
 	};
 }
 

@@ -12,6 +12,7 @@
  *
  * Variants
  *   node-json   this node in n8n-core's WorkflowExecute: Return All, JSON items
+ *   user-json   the User Export node, the same way, over as many users
  *   http-json   n8n's HTTP Request node (V3, typeVersion 4.2) with Basic auth and its built-in
  *               pagination (qs page = $pageCount, complete when the response is empty), then Split Out
  *               — both from n8n-nodes-base of the cached real n8n install, in the same engine
@@ -69,10 +70,16 @@ async function prepare() {
 	const createWorkflowRunner = (types) => require('../support/engine.js').createEngine(types);
 	switch (spec.variant) {
 		case 'node-json':
+		case 'user-json':
 		case 'node-csv': {
 			const pkg = require(path.join(PROJECT, 'index.js')).loadBuild(spec.dist);
+			// The User Export node: the same walk over users.json of an equal-sized population.
+			const type = spec.variant === 'user-json' ? 'n8n-nodes-evergage.evergageUserExport' : 'n8n-nodes-evergage.evergageAccountExport';
 			const runner = createWorkflowRunner({
-				nodeTypes: { 'n8n-nodes-evergage.evergageAccountExport': new pkg.EvergageAccountExport() },
+				nodeTypes: {
+					'n8n-nodes-evergage.evergageAccountExport': new pkg.EvergageAccountExport(),
+					'n8n-nodes-evergage.evergageUserExport': new pkg.EvergageUserExport(),
+				},
 				credentialTypes: { evergageApi: new pkg.EvergageApi() },
 			});
 			const csv = spec.variant === 'node-csv';
@@ -87,7 +94,7 @@ async function prepare() {
 					nodes: [
 						{
 							name: 'Export',
-							type: 'n8n-nodes-evergage.evergageAccountExport',
+							type,
 							typeVersion: 1,
 							parameters,
 							credentials: { evergageApi: 'Evergage' },

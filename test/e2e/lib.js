@@ -13,6 +13,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'n8n-nodes-evergage');
 const PACKAGE_NAME = 'n8n-nodes-evergage';
 const NODE_TYPE = `${PACKAGE_NAME}.evergageAccountExport`;
+const USER_NODE_TYPE = `${PACKAGE_NAME}.evergageUserExport`;
 const CREDENTIAL_TYPE = 'evergageApi';
 
 /** The n8n lines the suite knows how to run. */
@@ -557,6 +558,7 @@ module.exports = {
 	CACHE,
 	PACKAGE_NAME,
 	NODE_TYPE,
+	USER_NODE_TYPE,
 	CREDENTIAL_TYPE,
 	VERSIONS,
 	n8nInstall,

@@ -148,7 +148,7 @@ function prepareExample(file, { id, outDir, swapSchedule }) {
 	wf.id = id;
 	wf.active = false;
 	for (const n of wf.nodes) {
-		if (n.type === L.NODE_TYPE) n.credentials = { evergageApi: { ...OK_CRED } };
+		if (n.credentials?.evergageApi) n.credentials = { evergageApi: { ...OK_CRED } };
 		if (n.type === 'n8n-nodes-base.readWriteFile' && n.parameters.operation === 'write') {
 			n.parameters.fileName = n.parameters.fileName.replace('/home/node/.n8n-files/evergage', outDir);
 		}
@@ -219,6 +219,10 @@ async function runVersion(version, tarball) {
 			fs.writeFileSync(
 				path.join(wfDir, 'example-nightly-manual.json'),
 				JSON.stringify(prepareExample(path.join(examples, 'nightly-segment-csv.json'), { id: 'e2eExNightlyMan1', outDir, swapSchedule: true })),
+			);
+			fs.writeFileSync(
+				path.join(wfDir, 'example-users-sheet.json'),
+				JSON.stringify(prepareExample(path.join(examples, 'users-segment-geo-sheet.json'), { id: 'e2eExUsersSheet1', outDir })),
 			);
 			fs.writeFileSync(
 				path.join(wfDir, 'example-crm.json'),
@@ -414,6 +418,50 @@ async function runVersion(version, tarball) {
 				assert.ok((stats.byStatus && stats.byStatus['429']) >= 1, `the stand-in answered no 429: ${JSON.stringify(stats)}`);
 			});
 
+			await test(`${tag} User Export, Return All with Include Geo: every user once, the last copy, location passed through`, async () => {
+				const served = await standinGet(si, '/api/dataset/engage/users.json?includeGeo=true');
+				const expected = dedupe(served);
+				assert.ok(expected.length < served.length, 'the stand-in users export has no repeats: dedupe is not exercised');
+				await standinReset(si);
+				const { items } = await expectSuccess('e2eUsersGeoJson1', 'Evergage User Export');
+				checkItems(items, expected);
+				assert.ok(items.every((i) => i.json.location && typeof i.json.location.city === 'string'), 'a user without location');
+				const stats = await standinStats(si);
+				assert.ok(stats.exportRequests > 1, `one request: paging not exercised (${JSON.stringify(stats)})`);
+			});
+
+			await test(`${tag} User Export CSV with Limit 30 over pages of 7: one engage-users.csv, header once, 30 rows`, async () => {
+				const x = await expectSuccess('e2eUsersCsvLim01', 'Evergage User Export');
+				assert.equal(x.items.length, 1);
+				assert.equal(x.items[0].binary.data.fileName, 'engage-users.csv');
+				assert.equal(x.items[0].json.rows, 30);
+				const rows = L.itemsOf(x.result, 'Extract from File');
+				const expected = L.parseCsv(await standinGet(si, '/api/dataset/engage/users.csv?includeGeo=true'));
+				assert.equal(rows.length, 30, `Extract from File rows: ${rows.length}`);
+				const header = expected[0];
+				rows.forEach((r, k) => {
+					assert.equal(String(r.json.name), expected[k + 1][header.indexOf('name')], `row ${k}`);
+					assert.equal(String(r.json['location.city']), expected[k + 1][header.indexOf('location.city')], `row ${k} city`);
+				});
+			});
+
+			await test(`${tag} example users-segment-geo-sheet.json: a segment's users with location as sheet rows`, async () => {
+				const served = dedupe(await standinGet(si, `/api/dataset/engage/users.json?includeGeo=true&filter=${encodeURIComponent('High Value Accounts')}`));
+				const { items } = await expectSuccess('e2eExUsersSheet1', 'Append to your sheet (replace me)');
+				assert.equal(items.length, served.length);
+				assert.ok(items.length > 0, 'the segment has no users');
+				const byName = new Map(served.map((r) => [r.name, r]));
+				for (const it of items) {
+					assert.deepEqual(Object.keys(it.json), ['User', 'Name', 'Account', 'Engagement (%)', 'Last activity', 'City', 'Country']);
+					const user = byName.get(it.json.User);
+					assert.ok(user, `unknown user ${it.json.User}`);
+					byName.delete(it.json.User);
+					assert.equal(it.json.Account, user.accountName);
+					assert.equal(it.json.City, user.location.city);
+					assert.equal(it.json.Country, user.location.countryCode);
+				}
+			});
+
 			await test(`${tag} example crm-upsert.json: Set maps to CRM fields`, async () => {
 				const { items } = await expectSuccess('e2eExCrmUpsert01', 'Upsert into your CRM (replace me)');
 				assert.equal(items.length, expectedAll.length);
@@ -490,6 +538,9 @@ async function runVersion(version, tarball) {
 					const c = await api.call('GET', '/types/credentials.json');
 					assert.equal(c.status, 200, `/types/credentials.json: ${c.status}`);
 					assert.ok(c.json.find((d) => d.name === L.CREDENTIAL_TYPE), `${L.CREDENTIAL_TYPE} not in /types/credentials.json`);
+					const users = n.json.find((d) => d.name === L.USER_NODE_TYPE);
+					assert.ok(users, `${L.USER_NODE_TYPE} not in /types/nodes.json`);
+					assert.equal(users.displayName, 'Evergage User Export');
 				});
 				await test(`${tag} credential test: right pair OK, wrong secret a clear failure`, async () => {
 					// as the editor does: fetch the credential (secrets come back redacted), send it to /test;
@@ -577,6 +628,7 @@ async function main() {
 			await test('package tarball contains the node, the credential and the icons', () => {
 				const files = p.files.join('\n');
 				assert.match(files, /dist\/nodes\/EvergageAccountExport\/EvergageAccountExport\.node\.js/);
+				assert.match(files, /dist\/nodes\/EvergageUserExport\/EvergageUserExport\.node\.js/);
 				assert.match(files, /dist\/credentials\/EvergageApi\.credentials\.js/);
 				assert.match(files, /\.svg/);
 				assert.ok(!/\.ts$/m.test(files.replace(/\.d\.ts$/gm, '')), 'TypeScript sources in the tarball');

@@ -6,7 +6,8 @@
  * so it is deterministic, streams large exports and needs nothing beyond Node built-ins.
  *
  * Routes (127.0.0.1 only):
- *   GET  /api/dataset/<datasetId>/accounts.json | accounts.csv   the export
+ *   GET  /api/dataset/<datasetId>/accounts.json | accounts.csv   the Account Export
+ *   GET  /api/dataset/<datasetId>/users.json | users.csv         the User Export (also takes includeGeo=true)
  *   GET  /api/principals                                         cheap authenticated call (credential test)
  *   POST /__standin/reset, GET /__standin/stats                  control, only with `control: true` (CLI)
  *
@@ -24,6 +25,12 @@
  *   - with `filter` each record also carries `segmentJoined` and `segmentInputValues`.
  *   - repeats: an account appears again later in the export, each later copy with a higher version:
  *     lastActivity +1 day, totalActions +k, engagementScore changed. The LAST copy is current.
+ *
+ * Users (the User Export): a second population of the same dataset, `userCount` of them (default twice
+ * the account count), with their own seeded hash, repeats (`userRepeats`, default `repeats`) and segment
+ * membership. Each user belongs to one seeded account (`accountName` is that account's `name`). With
+ * includeGeo=true each record also carries `location` — an ASSUMED shape, since the real one is not
+ * documented: { city, region, country, countryCode, latitude, longitude }.
  *
  * start/end rule (chosen: recompute, never narrow): with `start` and/or `end` the record set and
  * order are unchanged; only `totalActions` is scaled to the part of the account's activity span
@@ -75,10 +82,35 @@ const INDUSTRIES = ['Software', 'Manufacturing', 'Retail', 'Healthcare', 'Financ
 const REGIONS = ['AMER', 'EMEA', 'APAC', 'LATAM'];
 const TIERS = ['bronze', 'silver', 'gold', 'platinum'];
 
+const FIRST_NAMES = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Margaret', 'Ken', 'Frances', 'Dennis',
+  'Radia', 'Linus', 'Hedy', 'Tim', 'Katherine', 'Niklaus'];
+const LAST_NAMES = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Hamilton', 'Thompson', 'Allen',
+  "O'Ritchie", 'Perlman', 'Torvalds', 'Lamarr', 'Berners-Lee', 'Johnson', 'Wirth'];
+/** Some display names need CSV quoting: a comma, double quotes, and (index % 89 === 7) a line feed. */
+const USER_SUFFIXES = ['', '', '', '', ', Jr.', ' "Chip"', ' (EMEA, Sales)', ' Ph.D.'];
+const JOB_TITLES = ['Buyer', 'CTO', 'Analyst', 'Engineer', 'Marketing Manager', 'Student', 'Director, Ops'];
+const LANGUAGES = ['en', 'de', 'fr', 'es', 'ja', 'pt'];
+/** City, region, country, country code, latitude, longitude. */
+const PLACES = [
+  ['Boston', 'Massachusetts', 'United States', 'US', 42.3601, -71.0589],
+  ['London', 'England', 'United Kingdom', 'GB', 51.5072, -0.1276],
+  ['München', 'Bavaria', 'Germany', 'DE', 48.1351, 11.582],
+  ['São Paulo', 'São Paulo', 'Brazil', 'BR', -23.5558, -46.6396],
+  ['Tokyo', 'Tokyo', 'Japan', 'JP', 35.6762, 139.6503],
+  ['Sydney', 'New South Wales', 'Australia', 'AU', -33.8688, 151.2093],
+];
+
 /** Columns of every CSV export; `segmentJoined` is appended when `filter` is set. */
 const CSV_COLUMNS = Object.freeze(['name', 'displayName', 'engagementScore', 'engagementPercentChange',
   'firstActivity', 'lastActivity', 'totalActions', 'accountStatus',
   'attributes.industry', 'attributes.region', 'attributes.tier']);
+
+/** User Export columns; location columns follow with includeGeo, `segmentJoined` last with `filter`. */
+const CSV_USER_COLUMNS = Object.freeze(['name', 'displayName', 'accountName', 'engagementScore',
+  'engagementPercentChange', 'firstActivity', 'lastActivity', 'totalActions',
+  'attributes.jobTitle', 'attributes.language']);
+const CSV_GEO_COLUMNS = Object.freeze(['location.city', 'location.region', 'location.country',
+  'location.countryCode', 'location.latitude', 'location.longitude']);
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic hashing: a 32-bit integer finaliser (bijective), mixed per seed, index and field.
@@ -101,6 +133,11 @@ function seedMixOf(seed) {
 /** @param {number} seedMix @param {number} index */
 function accountHash(seedMix, index) {
   return mix32(seedMix ^ index);
+}
+
+/** Users hash with a seed mix of their own, so they are independent of the accounts. */
+function userSeedMixOf(/** @type {number} */ seed) {
+  return mix32(seedMixOf(seed) ^ 0x75736572);
 }
 
 /** Independent 32-bit value number `k` derived from an account hash. */
@@ -130,8 +167,18 @@ function randomSource(/** @type {number} */ seed) {
  *   attributes: AccountAttributes,
  *   segmentJoined?: number, segmentInputValues?: Record<string, string>
  * }} AccountRecord
- * @typedef {{ seedMix: number, windowStart: number, windowEnd: number, hasWindow: boolean, filterSegment: number }} RenderContext
+ * @typedef {{ jobTitle: string, language: string }} UserAttributes
+ * @typedef {{ city: string, region: string, country: string, countryCode: string, latitude: number, longitude: number }} UserLocation
+ * @typedef {{
+ *   name: string, displayName: string, accountName: string, engagementScore: number, engagementPercentChange: number,
+ *   firstActivity: number, lastActivity: number, totalActions: number, attributes: UserAttributes,
+ *   location?: UserLocation, segmentJoined?: number, segmentInputValues?: Record<string, string>
+ * }} UserRecord
+ * @typedef {'accounts' | 'users'} Entity
+ * @typedef {{ entity: Entity, seedMix: number, windowStart: number, windowEnd: number, hasWindow: boolean,
+ *   filterSegment: number, includeGeo: boolean, accountCount: number, accountSeedMix: number }} RenderContext
  *   filterSegment: index into SEGMENTS of the `filter` segment, -1 when no filter.
+ *   seedMix: of the entity's population; accountCount/accountSeedMix: the accounts users belong to.
  */
 
 /**
@@ -171,6 +218,53 @@ function buildAccount(index, version, h) {
   };
 }
 
+/** The `name` of account `index`, without building the whole record. */
+function accountNameOf(/** @type {number} */ index, /** @type {number} */ accountSeedMix) {
+  const h = accountHash(accountSeedMix, index);
+  return NAME_STEMS[field(h, 1) % NAME_STEMS.length] + '-' + String(index).padStart(6, '0');
+}
+
+/**
+ * The user at `index`, version as for accounts. Belongs to a seeded one of `accountCount` accounts.
+ * @param {number} index @param {number} version @param {number} h the user hash
+ * @param {number} accountCount @param {number} accountSeedMix
+ * @returns {UserRecord}
+ */
+function buildUser(index, version, h, accountCount, accountSeedMix) {
+  const first = FIRST_NAMES[field(h, 1) % FIRST_NAMES.length];
+  const last = LAST_NAMES[field(h, 2) % LAST_NAMES.length];
+  const accountName = accountCount > 0 ? accountNameOf(field(h, 13) % accountCount, accountSeedMix) : '';
+  const domain = accountName === '' ? 'example.com' : accountName.replace(/-\d+$/, '') + '.example';
+  const suffix = index % 89 === 7 ? '\nNordics' : USER_SUFFIXES[field(h, 14) % USER_SUFFIXES.length];
+  const firstActivity = EPOCH_BASE_MS + (field(h, 3) % 1500) * DAY_MS;
+  return {
+    name: (first + '.' + last.replace(/[^A-Za-z-]/g, '')).toLowerCase() + '.' + index + '@' + domain,
+    displayName: first + ' ' + last + suffix,
+    accountName,
+    engagementScore: ((field(h, 7) % 1000 + version * 37) % 1000) / 1000,
+    engagementPercentChange: (field(h, 8) % 1001 - 500) / 1000,
+    firstActivity,
+    lastActivity: firstActivity + (field(h, 4) % 400 + version) * DAY_MS,
+    totalActions: 1 + (field(h, 5) % 300) + version * (1 + (field(h, 6) % 5)),
+    attributes: {
+      jobTitle: JOB_TITLES[field(h, 10) % JOB_TITLES.length],
+      language: LANGUAGES[field(h, 11) % LANGUAGES.length],
+    },
+  };
+}
+
+/** The user's location, in the assumed shape (see the header). */
+function userLocation(/** @type {number} */ h) {
+  const [city, region, country, countryCode, latitude, longitude] = PLACES[field(h, 15) % PLACES.length];
+  const jitter = (/** @type {number} */ k) => ((field(h, k) % 1000) - 500) / 10000;
+  return {
+    city: /** @type {string} */ (city), region: /** @type {string} */ (region),
+    country: /** @type {string} */ (country), countryCode: /** @type {string} */ (countryCode),
+    latitude: Math.round((/** @type {number} */ (latitude) + jitter(16)) * 1e4) / 1e4,
+    longitude: Math.round((/** @type {number} */ (longitude) + jitter(17)) * 1e4) / 1e4,
+  };
+}
+
 /** @param {number} h @param {number} segmentIndex */
 function isSegmentMember(h, segmentIndex) {
   return field(h, 100 + segmentIndex) % 100 < SEGMENT_SHARE_PERCENT[segmentIndex];
@@ -189,11 +283,14 @@ function segmentsOf(index, seed = 1) {
 /**
  * The record exactly as the export serves it (window applied, segment fields when filtered).
  * @param {number} index @param {number} version @param {RenderContext} ctx
- * @returns {AccountRecord}
+ * @returns {AccountRecord | UserRecord}
  */
 function exportRecord(index, version, ctx) {
   const h = accountHash(ctx.seedMix, index);
-  const record = buildAccount(index, version, h);
+  const users = ctx.entity === 'users';
+  /** @type {AccountRecord & UserRecord} */
+  const record = /** @type {any} */ (users ? buildUser(index, version, h, ctx.accountCount, ctx.accountSeedMix) : buildAccount(index, version, h));
+  if (users && ctx.includeGeo) record.location = userLocation(h);
   if (ctx.hasWindow) {
     record.totalActions = totalActionsInWindow(record, ctx.windowStart, ctx.windowEnd);
   }
@@ -202,7 +299,9 @@ function exportRecord(index, version, ctx) {
     // Joined somewhere inside the account's first activity span.
     const spanDays = field(h, 4) % 400 + 1;
     record.segmentJoined = record.firstActivity + (field(h, 200 + ctx.filterSegment) % spanDays) * DAY_MS;
-    record.segmentInputValues = { segmentId: segment.id, region: record.attributes.region, tier: record.attributes.tier };
+    record.segmentInputValues = users
+      ? { segmentId: segment.id, language: record.attributes.language }
+      : { segmentId: segment.id, region: record.attributes.region, tier: record.attributes.tier };
   }
   return record;
 }
@@ -220,7 +319,8 @@ function totalActionsInWindow(/** @type {AccountRecord} */ record, /** @type {nu
  * Hand-built JSON, faster than JSON.stringify of the object. Only displayName can need escaping:
  * every other string comes from the fixed lists above. The self-test checks both agree.
  */
-function recordJson(/** @type {AccountRecord} */ r) {
+function recordJson(/** @type {AccountRecord | UserRecord} */ r) {
+  if ('accountName' in r) return userJson(r);
   const a = r.attributes;
   let text = '{"name":"' + r.name +
     '","displayName":' + JSON.stringify(r.displayName) +
@@ -239,13 +339,34 @@ function recordJson(/** @type {AccountRecord} */ r) {
   return text + '}';
 }
 
+/** recordJson for a user; jobTitle may need escaping, every other string comes from fixed lists. */
+function userJson(/** @type {UserRecord} */ r) {
+  let text = '{"name":"' + r.name +
+    '","displayName":' + JSON.stringify(r.displayName) +
+    ',"accountName":"' + r.accountName +
+    '","engagementScore":' + r.engagementScore +
+    ',"engagementPercentChange":' + r.engagementPercentChange +
+    ',"firstActivity":' + r.firstActivity +
+    ',"lastActivity":' + r.lastActivity +
+    ',"totalActions":' + r.totalActions +
+    ',"attributes":{"jobTitle":' + JSON.stringify(r.attributes.jobTitle) + ',"language":"' + r.attributes.language + '"}';
+  if (r.location) text += ',"location":' + JSON.stringify(r.location);
+  if (r.segmentJoined !== undefined && r.segmentInputValues) {
+    text += ',"segmentJoined":' + r.segmentJoined + ',"segmentInputValues":' + JSON.stringify(r.segmentInputValues);
+  }
+  return text + '}';
+}
+
 /**
- * CSV column names for an export (with or without `filter`).
- * @param {{ filter?: string }} [query]
+ * CSV column names for an export (with or without `filter`; users also with or without includeGeo).
+ * @param {{ filter?: string, entity?: Entity, includeGeo?: boolean }} [query]
  * @returns {string[]}
  */
 function csvColumns(query = {}) {
-  return query.filter ? [...CSV_COLUMNS, 'segmentJoined'] : [...CSV_COLUMNS];
+  const columns = query.entity === 'users'
+    ? [...CSV_USER_COLUMNS, ...(query.includeGeo ? CSV_GEO_COLUMNS : [])]
+    : [...CSV_COLUMNS];
+  return query.filter ? [...columns, 'segmentJoined'] : columns;
 }
 
 /**
@@ -254,9 +375,20 @@ function csvColumns(query = {}) {
  * @returns {string[]}
  */
 function csvValues(r) {
+  if ('accountName' in r) return userCsvValues(/** @type {UserRecord} */ (/** @type {unknown} */ (r)));
   const values = [r.name, r.displayName, String(r.engagementScore), String(r.engagementPercentChange),
     String(r.firstActivity), String(r.lastActivity), String(r.totalActions), r.accountStatus,
     r.attributes.industry, r.attributes.region, r.attributes.tier];
+  if (r.segmentJoined !== undefined) values.push(String(r.segmentJoined));
+  return values;
+}
+
+/** @param {UserRecord} r @returns {string[]} */
+function userCsvValues(r) {
+  const values = [r.name, r.displayName, r.accountName, String(r.engagementScore), String(r.engagementPercentChange),
+    String(r.firstActivity), String(r.lastActivity), String(r.totalActions), r.attributes.jobTitle, r.attributes.language];
+  const l = r.location;
+  if (l) values.push(l.city, l.region, l.country, l.countryCode, String(l.latitude), String(l.longitude));
   if (r.segmentJoined !== undefined) values.push(String(r.segmentJoined));
   return values;
 }
@@ -270,7 +402,8 @@ function csvLine(/** @type {string[]} */ cells) {
   return cells.map(csvCell).join(',') + '\r\n';
 }
 /** One CSV row, same cells as csvLine(csvValues(r)); only displayName can need quoting. */
-function recordCsvLine(/** @type {AccountRecord} */ r) {
+function recordCsvLine(/** @type {AccountRecord | UserRecord} */ r) {
+  if ('accountName' in r) return csvLine(userCsvValues(r));
   const a = r.attributes;
   return r.name + ',' + csvCell(r.displayName) + ',' + r.engagementScore + ',' + r.engagementPercentChange +
     ',' + r.firstActivity + ',' + r.lastActivity + ',' + r.totalActions + ',' + r.accountStatus +
@@ -430,21 +563,51 @@ function epochOption(value) {
 }
 
 /**
- * @param {number} seed @param {number} filterSegment @param {number | undefined} start @param {number | undefined} end
- * @returns {RenderContext}
+ * @typedef {DatasetShape & { userCount?: number, userRepeats?: DatasetShape['repeats'] }} PopulationShapes
+ *   userCount: users in the dataset (default twice `count`); userRepeats: their repeats (default `repeats`).
  */
-function renderContext(seed, filterSegment, start, end) {
+
+/**
+ * The shape of one population of a dataset: its accounts, or its users.
+ * @param {PopulationShapes} shape @param {Entity} entity
+ * @returns {{ count: number, seed: number, repeats: DatasetShape['repeats'], seedMix: number }}
+ */
+function populationOf(shape, entity) {
+  const seed = shape.seed ?? 1;
+  const accountCount = shape.count ?? 250;
+  if (entity === 'accounts') return { count: accountCount, seed, repeats: shape.repeats, seedMix: seedMixOf(seed) };
   return {
-    seedMix: seedMixOf(seed),
-    hasWindow: start !== undefined || end !== undefined,
-    windowStart: start ?? -Infinity,
-    windowEnd: end ?? Infinity,
-    filterSegment,
+    count: shape.userCount ?? 2 * accountCount,
+    seed,
+    repeats: shape.userRepeats ?? shape.repeats,
+    seedMix: userSeedMixOf(seed),
   };
 }
 
 /**
- * @typedef {DatasetShape & Narrowing & { start?: number | string, end?: number | string }} ExportOptions
+ * @param {PopulationShapes} shape @param {Entity} entity @param {number} filterSegment
+ * @param {{ start?: number, end?: number, includeGeo?: boolean }} query
+ * @returns {RenderContext}
+ */
+function renderContext(shape, entity, filterSegment, query) {
+  const { start, end } = query;
+  return {
+    entity,
+    seedMix: populationOf(shape, entity).seedMix,
+    hasWindow: start !== undefined || end !== undefined,
+    windowStart: start ?? -Infinity,
+    windowEnd: end ?? Infinity,
+    filterSegment,
+    includeGeo: entity === 'users' && query.includeGeo === true,
+    accountCount: shape.count ?? 250,
+    accountSeedMix: seedMixOf(shape.seed ?? 1),
+  };
+}
+
+/**
+ * @typedef {PopulationShapes & Narrowing & { start?: number | string, end?: number | string,
+ *   entity?: Entity, includeGeo?: boolean }} ExportOptions
+ *   entity: 'accounts' (default) or 'users'.
  */
 
 /**
@@ -453,11 +616,13 @@ function renderContext(seed, filterSegment, start, end) {
  * @returns {AccountRecord[]}
  */
 function generateAccounts(options = {}) {
-  const count = options.count ?? 250;
-  const seed = options.seed ?? 1;
+  const entity = options.entity ?? 'accounts';
+  const population = populationOf(options, entity);
   const narrowing = resolveNarrowing(options);
-  const plan = narrowPlan(buildBasePlan(options), count, seedMixOf(seed), narrowing);
-  const ctx = renderContext(seed, narrowing.filterSegment, epochOption(options.start), epochOption(options.end));
+  const plan = narrowPlan(buildBasePlan(population), population.count, population.seedMix, narrowing);
+  const ctx = renderContext(options, entity, narrowing.filterSegment, {
+    start: epochOption(options.start), end: epochOption(options.end), includeGeo: options.includeGeo,
+  });
   /** @type {AccountRecord[]} */
   const records = new Array(plan.length);
   for (let p = 0; p < plan.length; p++) {
@@ -513,7 +678,7 @@ function* exportBodyChunks(slice, cut) {
     return;
   }
   const json = format === 'json';
-  const header = ctx.filterSegment >= 0 ? csvLine(csvColumns({ filter: 'x' })) : csvLine([...CSV_COLUMNS]);
+  const header = csvLine(csvColumns({ filter: ctx.filterSegment >= 0 ? 'x' : undefined, entity: ctx.entity, includeGeo: ctx.includeGeo }));
   const fullEnd = cut ? Math.min(to, from + cut.fullRecords) : to;
   /** @param {number} position */
   const render = (position) => {
@@ -600,7 +765,7 @@ function closedPromise(res) {
  *   | { kind: 'slow', delayMs?: number }
  *   | { kind: 'stall' }} Fault
  * @typedef {{ index: number, requestIndex: number, page: number, pageSize: number | undefined,
- *   effectivePageSize: number | undefined, datasetId: string, format: 'json' | 'csv', query: Record<string, string> }} FaultRequestInfo
+ *   effectivePageSize: number | undefined, datasetId: string, entity: Entity, format: 'json' | 'csv', query: Record<string, string> }} FaultRequestInfo
  *   index: ordinal of this export request among those that reached the fault stage (0-based; faults[index]).
  * @typedef {Array<Fault | null | undefined> | ((info: FaultRequestInfo) => Fault | null | undefined)} FaultPlan
  */
@@ -649,7 +814,7 @@ function defaultFaultBody(status) {
 // Server
 
 /**
- * @typedef {DatasetShape & {
+ * @typedef {PopulationShapes & {
  *   forbidden?: boolean,
  *   throttleOncePerRequest?: boolean | { retryAfter?: string },
  *   maxPageSize?: number, csvHeaderEveryPage?: boolean, csvEmptyPage?: 'header' | 'empty'
@@ -668,6 +833,7 @@ function defaultFaultBody(status) {
  *   faultsByKind: Record<string, number>, recordsServed: number, bytesServed: number }} StandinStats
  *
  * @typedef {{ index: number, method: string, path: string, datasetId: string | null, format: 'json' | 'csv' | null,
+ *   entity: Entity | null,
  *   query: Record<string, string>, rawUrl: string, authOk: boolean, status: number | null, fault: Fault | null }} RequestLogEntry
  *   status: the status line sent (200 for reset/truncate/stall), null while in flight or if none was sent.
  *
@@ -740,7 +906,7 @@ function queryObject(/** @type {URLSearchParams} */ params) {
 }
 
 /**
- * @typedef {{ kind: 'export', datasetId: string, format: 'json' | 'csv' } | { kind: 'principals' }
+ * @typedef {{ kind: 'export', datasetId: string, entity: Entity, format: 'json' | 'csv' } | { kind: 'principals' }
  *   | { kind: 'control-reset' } | { kind: 'control-stats' } | { kind: 'bad-encoding' } | { kind: 'unknown' }} Route
  * @param {string} rawPath
  * @returns {Route}
@@ -752,7 +918,7 @@ function routeOf(rawPath) {
   if (rawPath === '/__standin/reset') return { kind: 'control-reset' };
   if (rawPath === '/__standin/stats') return { kind: 'control-stats' };
   if (parts.length === 5 && parts[0] === '' && parts[1] === 'api' && parts[2] === 'dataset' &&
-      (parts[4] === 'accounts.json' || parts[4] === 'accounts.csv')) {
+      /^(accounts|users)\.(json|csv)$/.test(parts[4])) {
     let datasetId;
     try {
       datasetId = decodeURIComponent(parts[3]);
@@ -760,7 +926,8 @@ function routeOf(rawPath) {
       return { kind: 'bad-encoding' };
     }
     if (datasetId === '') return { kind: 'unknown' };
-    return { kind: 'export', datasetId, format: parts[4] === 'accounts.json' ? 'json' : 'csv' };
+    const [entity, format] = parts[4].split('.');
+    return { kind: 'export', datasetId, entity: /** @type {Entity} */ (entity), format: format === 'json' ? 'json' : 'csv' };
   }
   return { kind: 'unknown' };
 }
@@ -814,14 +981,19 @@ async function startStandin(options = {}) {
   /** @type {Map<string, ExportPlan>} */
   const basePlans = new Map();
   // Built up front so a bad dataset definition fails at start, not on the first request.
-  for (const [datasetId, dataset] of Object.entries(datasets)) basePlans.set(datasetId, buildBasePlan(dataset));
-  /** @param {string} datasetId @param {DatasetConfig} dataset @param {ResolvedNarrowing} narrowing */
-  const planFor = (datasetId, dataset, narrowing) => {
-    const key = JSON.stringify(datasetId) + narrowing.key;
+  for (const [datasetId, dataset] of Object.entries(datasets)) {
+    for (const entity of /** @type {const} */ (['accounts', 'users'])) {
+      basePlans.set(entity + ' ' + datasetId, buildBasePlan(populationOf(dataset, entity)));
+    }
+  }
+  /** @param {string} datasetId @param {DatasetConfig} dataset @param {Entity} entity @param {ResolvedNarrowing} narrowing */
+  const planFor = (datasetId, dataset, entity, narrowing) => {
+    const key = entity + JSON.stringify(datasetId) + narrowing.key;
     let plan = planCache.get(key);
     if (!plan) {
-      const base = basePlans.get(datasetId) ?? buildBasePlan(dataset);
-      plan = narrowPlan(base, dataset.count ?? 250, seedMixOf(dataset.seed ?? 1), narrowing);
+      const population = populationOf(dataset, entity);
+      const base = basePlans.get(entity + ' ' + datasetId) ?? buildBasePlan(population);
+      plan = narrowPlan(base, population.count, population.seedMix, narrowing);
       if (planCache.size > 64) planCache.delete(/** @type {string} */ (planCache.keys().next().value));
       planCache.set(key, plan);
     }
@@ -1009,6 +1181,7 @@ async function startStandin(options = {}) {
       method,
       path: rawPath,
       datasetId: route.kind === 'export' ? route.datasetId : null,
+      entity: route.kind === 'export' ? route.entity : null,
       format: route.kind === 'export' ? route.format : null,
       query: queryObject(params),
       rawUrl,
@@ -1049,7 +1222,7 @@ async function startStandin(options = {}) {
       segmentId: params.get('segmentId') ?? undefined,
       segmentationId: params.get('segmentationId') ?? undefined,
     });
-    const plan = planFor(route.datasetId, dataset, narrowing);
+    const plan = planFor(route.datasetId, dataset, route.entity, narrowing);
     const maxPageSize = dataset.maxPageSize ?? options.maxPageSize;
     const effectivePageSize = query.pageSize === undefined ? undefined :
       maxPageSize !== undefined ? Math.min(query.pageSize, maxPageSize) : query.pageSize;
@@ -1062,7 +1235,9 @@ async function startStandin(options = {}) {
     /** @type {ExportSlice} */
     const slice = {
       plan, from, to, format: route.format, withHeader,
-      ctx: renderContext(dataset.seed ?? 1, narrowing.filterSegment, query.start, query.end),
+      ctx: renderContext(dataset, route.entity, narrowing.filterSegment, {
+        start: query.start, end: query.end, includeGeo: params.get('includeGeo') === 'true',
+      }),
     };
 
     stats.exportRequests++;
@@ -1080,7 +1255,7 @@ async function startStandin(options = {}) {
       /** @type {FaultRequestInfo} */
       const info = {
         index: exportIndex++, requestIndex: entry.index, page: query.page, pageSize: query.pageSize,
-        effectivePageSize, datasetId: route.datasetId, format: route.format, query: entry.query,
+        effectivePageSize, datasetId: route.datasetId, entity: route.entity, format: route.format, query: entry.query,
       };
       if (typeof faults === 'function') fault = checkFault(faults(info));
       else if (Array.isArray(faults) && faultCursor < faults.length) fault = checkFault(faults[faultCursor++]);
@@ -1151,14 +1326,14 @@ async function startStandin(options = {}) {
 // CLI
 
 const CLI_USAGE = 'usage: node test/support/standin.js [--port N] [--count N] [--seed N] [--max-page-size N] ' +
-  '[--latency-ms N] [--repeats N] [--fault-rate X] [--key-id X] [--secret Y] [--max-lifetime-ms N]';
+  '[--user-count N] [--latency-ms N] [--repeats N] [--fault-rate X] [--key-id X] [--secret Y] [--max-lifetime-ms N]';
 
 /**
  * @param {string[]} argv
  * @returns {Record<string, string>}
  */
 function parseCliArgs(argv) {
-  const known = new Set(['port', 'count', 'seed', 'max-page-size', 'latency-ms', 'repeats', 'fault-rate',
+  const known = new Set(['port', 'count', 'user-count', 'seed', 'max-page-size', 'latency-ms', 'repeats', 'fault-rate',
     'key-id', 'secret', 'max-lifetime-ms']);
   /** @type {Record<string, string>} */
   const args = {};
@@ -1182,7 +1357,9 @@ async function runCli(argv) {
     if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
     return value;
   };
-  const engage = { count: number('count', 250), seed: number('seed', 1), repeats: number('repeats', 0) };
+  const engage = {
+    count: number('count', 250), userCount: number('user-count', undefined), seed: number('seed', 1), repeats: number('repeats', 0),
+  };
   const credentials = {
     apiKeyId: args['key-id'] ?? DEFAULT_CREDENTIALS.apiKeyId,
     apiSecretKey: args.secret ?? DEFAULT_CREDENTIALS.apiSecretKey,
@@ -1222,6 +1399,8 @@ module.exports = {
   accountAt,
   generateAccounts,
   expectedAccounts,
+  generateUsers: (/** @type {ExportOptions} */ options = {}) => generateAccounts({ ...options, entity: 'users' }),
+  expectedUsers: (/** @type {ExportOptions} */ options = {}) => expectedAccounts({ ...options, entity: 'users' }),
   segmentsOf,
   csvColumns,
   csvValues,

@@ -1,26 +1,27 @@
+// @ts-check
+'use strict';
 /**
  * Shared by the reliability suites: seeded randomness, the expected outcome of an export as the
  * API documents it, retry timing shrunk for speed, capture of every log line, a secret scanner
  * and the figures each suite prints when it ends.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+const fs = require('fs');
+const path = require('path');
 
-import { retryTiming } from '../../nodes/shared/transport';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { retryTiming } = require('../../nodes/shared/transport');
 const standin = require('../support/standin');
 
 /** `EVERGAGE_LONG=1` (npm run test:long) runs the long variant of every suite. */
-export const LONG = process.env.EVERGAGE_LONG === '1';
+const LONG = process.env.EVERGAGE_LONG === '1';
 
 /** A master seed: EVERGAGE_SEED replays a run printed by a failure. */
-export function masterSeed(fallback: number): number {
+function masterSeed(fallback) {
 	const text = process.env.EVERGAGE_SEED;
 	return text !== undefined && /^\d+$/.test(text) ? Number(text) : fallback;
 }
 
 /** mulberry32: small, fast, reproducible. */
-export function seededRandom(seed: number) {
+function seededRandom(seed) {
 	let state = seed >>> 0;
 	const next = () => {
 		state = (state + 0x6d2b79f5) | 0;
@@ -30,33 +31,17 @@ export function seededRandom(seed: number) {
 	};
 	return {
 		next,
-		int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-		pick: <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)],
-		chance: (p: number) => next() < p,
+		int: (min, max) => min + Math.floor(next() * (max - min + 1)),
+		pick: (list) => list[Math.floor(next() * list.length)],
+		chance: (p) => next() < p,
 	};
 }
 
 /** Retry delays short enough for hundreds of runs; restored by the returned function. */
-export function shrinkRetryTiming(values: Partial<typeof retryTiming> = { baseDelayMs: 5, maxDelayMs: 40 }) {
+function shrinkRetryTiming(values = { baseDelayMs: 5, maxDelayMs: 40 }) {
 	const saved = { ...retryTiming };
 	Object.assign(retryTiming, values);
 	return () => Object.assign(retryTiming, saved);
-}
-
-export interface AccountRecord {
-	name: string;
-	[key: string]: unknown;
-}
-
-export interface ExportShape {
-	count: number;
-	seed: number;
-	repeats: number;
-	/** The page size the service really uses: min(asked, server cap). */
-	effectivePageSize: number;
-	firstPage: number;
-	limit?: number;
-	deduplicate: boolean;
 }
 
 /**
@@ -65,12 +50,12 @@ export interface ExportShape {
  * or those up to the page where Limit is reached (later pages are not read, so their copies do not count).
  * Also the last page index the node must read.
  */
-export function expectedJson(shape: ExportShape): { records: AccountRecord[]; lastNeededPage: number } {
-	const all: AccountRecord[] = standin.generateAccounts({ count: shape.count, seed: shape.seed, repeats: shape.repeats });
+function expectedJson(shape) {
+	const all = standin.generateAccounts({ count: shape.count, seed: shape.seed, repeats: shape.repeats });
 	const size = shape.effectivePageSize;
 	const limit = shape.limit ?? Infinity;
-	const records: AccountRecord[] = [];
-	const slot = new Map<string, number>();
+	const records = [];
+	const slot = new Map();
 	let page = shape.firstPage;
 	for (; ; page++) {
 		const chunk = all.slice(page * size, (page + 1) * size);
@@ -89,11 +74,11 @@ export function expectedJson(shape: ExportShape): { records: AccountRecord[]; la
 }
 
 const CSV_QUOTE = /[",\r\n]/;
-const csvCell = (value: string) => (CSV_QUOTE.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+const csvCell = (value) => (CSV_QUOTE.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
 /** What the node must output for CSV: the header once, then every row read (no dedupe), up to Limit. */
-export function expectedCsv(shape: ExportShape): { text: string; rows: number; lastNeededPage: number } {
-	const all: AccountRecord[] = standin.generateAccounts({ count: shape.count, seed: shape.seed, repeats: shape.repeats });
+function expectedCsv(shape) {
+	const all = standin.generateAccounts({ count: shape.count, seed: shape.seed, repeats: shape.repeats });
 	const from = shape.firstPage * shape.effectivePageSize;
 	const rows = all.slice(from, shape.limit === undefined ? undefined : from + shape.limit);
 	const lines = [standin.csvColumns().join(','), ...rows.map((r) => standin.csvValues(r).map(csvCell).join(','))];
@@ -105,9 +90,9 @@ export function expectedCsv(shape: ExportShape): { text: string; rows: number; l
 }
 
 /** Losses, doubles and stale or altered records between what a node gave and what it should have. */
-export function compareRecords(actual: AccountRecord[], expected: AccountRecord[]) {
-	const count = (list: AccountRecord[]) => {
-		const counts = new Map<string, number>();
+function compareRecords(actual, expected) {
+	const count = (list) => {
+		const counts = new Map();
 		for (const record of list) counts.set(record.name, (counts.get(record.name) ?? 0) + 1);
 		return counts;
 	};
@@ -129,29 +114,15 @@ export function compareRecords(actual: AccountRecord[], expected: AccountRecord[
 // ---------------------------------------------------------------------------------------------
 // Everything that could carry a secret out: log lines, console, stdout/stderr, LoggerProxy.
 
-export interface Capture {
-	lines: string[];
-	/** The channel of each line (same index as `lines`). */
-	sources: string[];
-	/** Lines per channel: LoggerProxy, n8n Logger, console.*, console._stdout/_stderr, process.stdout/stderr. */
-	bySource: Record<string, number>;
-	/** Waits for pending writes (winston hands lines to its transports asynchronously), then restores everything. */
-	stop(): Promise<void>;
-}
-
 /** The copies of n8n's packages that n8n-core itself loads (it may ship its own). */
-export function n8nCoreModules() {
+function n8nCoreModules() {
 	const paths = [require.resolve('n8n-core')];
-	/* eslint-disable @typescript-eslint/no-require-imports */
 	return {
 		LoggerProxy: require(require.resolve('n8n-workflow', { paths })).LoggerProxy,
 		Container: require(require.resolve('@n8n/di', { paths })).Container,
 		Logger: require(require.resolve('@n8n/backend-common', { paths })).Logger,
 	};
-	/* eslint-enable @typescript-eslint/no-require-imports */
 }
-
-type Write = (chunk: unknown, ...rest: unknown[]) => boolean;
 
 /**
  * Records every channel a line can leave by, and (unless `quiet`) still passes process stdout/stderr on:
@@ -164,26 +135,26 @@ type Write = (chunk: unknown, ...rest: unknown[]) => boolean;
  *   jest's BufferedConsole (tests in workers) keeps apart from `process.stdout/stderr` (one file in band);
  * - raw process.stdout/stderr writes.
  */
-export function captureLogs(options: { quiet?: boolean } = {}): Capture {
-	const lines: string[] = [];
-	const sources: string[] = [];
-	const bySource: Record<string, number> = {};
-	const record = (source: string, line: string) => {
+function captureLogs(options = {}) {
+	const lines = [];
+	const sources = [];
+	const bySource = {};
+	const record = (source, line) => {
 		lines.push(line);
 		sources.push(source);
 		addCount(bySource, source);
 	};
-	const restore: Array<() => void> = [];
+	const restore = [];
 
-	for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+	for (const method of ['log', 'info', 'warn', 'error', 'debug']) {
 		const original = console[method];
-		console[method] = (...args: unknown[]) => record('console', `console.${method}: ${args.map(asLogText).join(' ')}`);
+		console[method] = (...args) => record('console', `console.${method}: ${args.map(asLogText).join(' ')}`);
 		restore.push(() => (console[method] = original));
 	}
 
 	// jest's BufferedConsole has streams of its own; in band, console._stdout is process.stdout.
-	const withStreams = console as unknown as { _stdout?: NodeJS.WritableStream; _stderr?: NodeJS.WritableStream };
-	const streams = new Map<NodeJS.WritableStream, { source: string; passOn: boolean }>();
+	const withStreams = console;
+	const streams = new Map();
 	streams.set(process.stdout, { source: 'process.stdout/stderr', passOn: !options.quiet });
 	streams.set(process.stderr, { source: 'process.stdout/stderr', passOn: !options.quiet });
 	for (const stream of [withStreams._stdout, withStreams._stderr]) {
@@ -191,26 +162,26 @@ export function captureLogs(options: { quiet?: boolean } = {}): Capture {
 	}
 	for (const [stream, { source, passOn }] of streams) {
 		const original = stream.write;
-		stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+		stream.write = (chunk, ...rest) => {
 			record(source, Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
-			if (passOn) return (original as Write).call(stream, chunk, ...rest);
-			const callback = rest.find((x) => typeof x === 'function') as (() => void) | undefined;
+			if (passOn) return original.call(stream, chunk, ...rest);
+			const callback = rest.find((x) => typeof x === 'function');
 			callback?.();
 			return true;
-		}) as typeof stream.write;
+		};
 		restore.push(() => (stream.write = original));
 	}
 
 	const { LoggerProxy, Container, Logger } = n8nCoreModules();
-	const root = Container.get(Logger) as Record<'error' | 'warn' | 'info' | 'debug', (message: string, meta?: unknown) => void>;
+	const root = Container.get(Logger);
 	let forwarding = false;
 	const originalLog = Logger.prototype.log;
-	Logger.prototype.log = function (this: unknown, level: string, message: string, meta: unknown) {
+	Logger.prototype.log = function (level, message, meta) {
 		if (!forwarding) record('n8n Logger', `n8n Logger.${level}: ${message} ${asLogText(meta)}`);
 		return originalLog.call(this, level, message, meta);
 	};
 	restore.push(() => (Logger.prototype.log = originalLog));
-	const logTo = (level: 'error' | 'warn' | 'info' | 'debug') => (message: string, meta?: unknown) => {
+	const logTo = (level) => (message, meta) => {
 		record('LoggerProxy', `n8n LoggerProxy.${level}: ${message} ${asLogText(meta)}`);
 		forwarding = true;
 		try {
@@ -234,13 +205,13 @@ export function captureLogs(options: { quiet?: boolean } = {}): Capture {
 }
 
 /** A value as a log line could show it: JSON, plus every string inside (an Error's stack, a cause). */
-function asLogText(value: unknown): string {
+function asLogText(value) {
 	if (typeof value === 'string') return value;
 	if (value === undefined || value === null) return String(value);
 	return `${safeJson(value)} ${allText(value, 200_000)}`;
 }
 
-function safeJson(value: unknown): string {
+function safeJson(value) {
 	try {
 		return JSON.stringify(value) ?? String(value);
 	} catch {
@@ -252,11 +223,11 @@ function safeJson(value: unknown): string {
  * Every string reachable from a value: enumerable or not (stack, cause, an axios config's headers),
  * through Errors, Maps, arrays and plain objects, cycles skipped.
  */
-export function allText(value: unknown, limit = 2_000_000): string {
-	const seen = new Set<unknown>();
-	const parts: string[] = [];
+function allText(value, limit = 2_000_000) {
+	const seen = new Set();
+	const parts = [];
 	let size = 0;
-	const walk = (v: unknown, depth: number) => {
+	const walk = (v, depth) => {
 		if (size > limit || depth > 40) return;
 		if (typeof v === 'string') {
 			parts.push(v);
@@ -271,13 +242,13 @@ export function allText(value: unknown, limit = 2_000_000): string {
 		if (v === null || typeof v !== 'object' || seen.has(v)) return;
 		seen.add(v);
 		if (v instanceof Map) for (const [k, x] of v) (walk(k, depth + 1), walk(x, depth + 1));
-		const keys = new Set<string | symbol>([...Object.getOwnPropertyNames(v), ...Object.keys(v)]);
+		const keys = new Set([...Object.getOwnPropertyNames(v), ...Object.keys(v)]);
 		if (v instanceof Error) ['message', 'stack', 'cause', 'description', 'context'].forEach((k) => keys.add(k));
 		for (const key of keys) {
 			if (typeof key === 'string') parts.push(key);
-			let x: unknown;
+			let x;
 			try {
-				x = (v as Record<string | symbol, unknown>)[key];
+				x = v[key];
 			} catch {
 				continue;
 			}
@@ -289,12 +260,12 @@ export function allText(value: unknown, limit = 2_000_000): string {
 }
 
 /** What the secret audit searches in each thing: every string reachable inside it, and its JSON. */
-export function auditText(...things: unknown[]): string {
+function auditText(...things) {
 	return things.map((thing) => `${allText(thing)}\n${safeJson(thing)}`).join('\n');
 }
 
 /** The forms a key pair can leak in. */
-export function secretForms(apiKeyId: string, apiSecretKey: string): Record<string, string> {
+function secretForms(apiKeyId, apiSecretKey) {
 	const pair = `${apiKeyId}:${apiSecretKey}`;
 	const basic = Buffer.from(pair).toString('base64');
 	return {
@@ -307,7 +278,7 @@ export function secretForms(apiKeyId: string, apiSecretKey: string): Record<stri
 }
 
 /** Where each secret form occurs in `text` (names of the forms; empty when clean). */
-export function secretHits(text: string, forms: Record<string, string>): string[] {
+function secretHits(text, forms) {
 	return Object.entries(forms)
 		.filter(([, value]) => value.length > 0 && text.includes(value))
 		.map(([name]) => name);
@@ -317,7 +288,7 @@ export function secretHits(text: string, forms: Record<string, string>): string[
 // Figures
 
 /** Prints a suite's figures and, with EVERGAGE_RESULTS_DIR set, writes them as JSON there. */
-export function printFigures(suite: string, figures: Record<string, unknown>): void {
+function printFigures(suite, figures) {
 	const lines = [`==== reliability figures: ${suite}${LONG ? ' (long)' : ''} ====`];
 	for (const [key, value] of Object.entries(figures)) {
 		lines.push(`  ${key.padEnd(34)} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
@@ -331,6 +302,24 @@ export function printFigures(suite: string, figures: Record<string, unknown>): v
 	}
 }
 
-export function addCount(target: Record<string, number>, key: string, by = 1): void {
+function addCount(target, key, by = 1) {
 	target[key] = (target[key] ?? 0) + by;
 }
+
+module.exports = {
+	LONG,
+	masterSeed,
+	seededRandom,
+	shrinkRetryTiming,
+	expectedJson,
+	expectedCsv,
+	compareRecords,
+	n8nCoreModules,
+	captureLogs,
+	allText,
+	auditText,
+	secretForms,
+	secretHits,
+	printFigures,
+	addCount,
+};

@@ -1,8 +1,10 @@
-import { parseJsonPage, RecordCollector, splitCsvRows } from '../../nodes/shared/records';
-import { IncompleteBodyError } from '../../nodes/shared/transport';
+// @ts-check
+'use strict';
+const { parseJsonPage, RecordCollector, splitCsvRows } = require('../../nodes/shared/records');
+const { IncompleteBodyError } = require('../../nodes/shared/transport');
 
 describe('RecordCollector', () => {
-	const page = (...entries: Array<[string, number]>) => entries.map(([name, v]) => ({ name, v }));
+	const page = (...entries) => entries.map(([name, v]) => ({ name, v }));
 
 	test('keeps the last copy of an account, at its first position', () => {
 		const collector = new RecordCollector(true);

@@ -1,18 +1,19 @@
+// @ts-check
+'use strict';
 /**
  * The node inside n8n-core's WorkflowExecute, against the stand-in over real HTTP on 127.0.0.1.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+const http = require('node:http');
 
-import { retryTiming } from '../../nodes/shared/transport';
-import type { StandinServer } from '../support/node-under-test';
-import { credentialsFor, expectedAccounts, runExport, startStandin } from '../support/node-under-test';
+const { retryTiming } = require('../../nodes/shared/transport');
+
+const { credentialsFor, expectedAccounts, runExport, startStandin } = require('../support/node-under-test');
 
 const ENGAGE = { count: 250, seed: 7 };
 const REPEATING = { count: 120, seed: 3, repeats: [5, 17, 17, 60, 119] };
 const ODD_ID = 'Q3 accounts / EMEA?x=1#top 100%';
 
-let server: StandinServer;
+let server;
 const savedTiming = { ...retryTiming };
 
 beforeAll(async () => {
@@ -39,12 +40,17 @@ beforeEach(() => {
 	server.setFaults(undefined);
 });
 
-const names = (items: Array<{ json: Record<string, unknown> }>) => items.map((item) => item.json.name);
+const names = (items) => items.map((item) => item.json.name);
 const exportRequests = () => server.requests.filter((request) => request.datasetId !== undefined);
 
 describe('JSON export', () => {
 	test('Return All walks past pages the service shortened and stops at the first empty page', async () => {
-		const result = await runExport(server, { datasetId: 'engage', returnAll: true, pageSize: 100, options: { concurrency: 1 } });
+		const result = await runExport(server, {
+			datasetId: 'engage',
+			returnAll: true,
+			pageSize: 100,
+			options: { concurrency: 1 },
+		});
 
 		expect(result.status).toBe('success');
 		expect(result.items.map((item) => item.json)).toEqual(expectedAccounts(ENGAGE));
@@ -54,9 +60,14 @@ describe('JSON export', () => {
 	});
 
 	test('parallel requests keep page order and over-fetch at most concurrency - 1 pages', async () => {
-		const result = await runExport(server, { datasetId: 'engage', returnAll: true, pageSize: 40, options: { concurrency: 4 } });
+		const result = await runExport(server, {
+			datasetId: 'engage',
+			returnAll: true,
+			pageSize: 40,
+			options: { concurrency: 4 },
+		});
 
-		expect(names(result.items)).toEqual(expectedAccounts(ENGAGE).map((account: { name: string }) => account.name));
+		expect(names(result.items)).toEqual(expectedAccounts(ENGAGE).map((account) => account.name));
 		await new Promise((resolve) => setTimeout(resolve, 100)); // let abandoned requests land
 		const pages = exportRequests().map((request) => Number(request.query.page));
 		expect(Math.max(...pages)).toBeGreaterThanOrEqual(7);
@@ -64,9 +75,13 @@ describe('JSON export', () => {
 	});
 
 	test('every output item is paired with the input item it came from', async () => {
-		const result = await runExport(server, { datasetId: '={{ $json.dataset }}', returnAll: true, pageSize: 40 }, {
-			input: [{ json: { dataset: 'repeating' } }, { json: { dataset: 'engage' } }],
-		});
+		const result = await runExport(
+			server,
+			{ datasetId: '={{ $json.dataset }}', returnAll: true, pageSize: 40 },
+			{
+				input: [{ json: { dataset: 'repeating' } }, { json: { dataset: 'engage' } }],
+			},
+		);
 
 		expect(result.items).toHaveLength(expectedAccounts(REPEATING).length + ENGAGE.count);
 		expect(result.items[0].pairedItem).toEqual({ item: 0 });
@@ -104,7 +119,12 @@ describe('JSON export', () => {
 	});
 
 	test('segment and segmentation IDs narrow the export; unset options are not sent', async () => {
-		await runExport(server, { datasetId: 'engage', returnAll: true, pageSize: 40, options: { segmentId: '1PPOO', segmentationId: 'tiers', filter: '' } });
+		await runExport(server, {
+			datasetId: 'engage',
+			returnAll: true,
+			pageSize: 40,
+			options: { segmentId: '1PPOO', segmentationId: 'tiers', filter: '' },
+		});
 
 		const query = exportRequests()[0].query;
 		expect(query).toEqual({ segmentId: '1PPOO', segmentationId: 'tiers', pageSize: '40', page: '0' });
@@ -115,7 +135,9 @@ describe('JSON export', () => {
 
 		expect(result.items).toHaveLength(12);
 		expect(exportRequests()[0].datasetId).toBe(ODD_ID);
-		expect(exportRequests()[0].rawUrl.startsWith(`/api/dataset/${encodeURIComponent(ODD_ID)}/accounts.json?`)).toBe(true);
+		expect(exportRequests()[0].rawUrl.startsWith(`/api/dataset/${encodeURIComponent(ODD_ID)}/accounts.json?`)).toBe(
+			true,
+		);
 	});
 
 	test('start and end go on the wire as epoch milliseconds, whatever form they come in', async () => {
@@ -130,7 +152,13 @@ describe('JSON export', () => {
 			},
 			{ timezone: 'Europe/Berlin' },
 		);
-		await runExport(server, { datasetId: 'engage', returnAll: false, limit: 1, pageSize: 40, options: { start: '1700000000000', end: 1700000000001 } });
+		await runExport(server, {
+			datasetId: 'engage',
+			returnAll: false,
+			limit: 1,
+			pageSize: 40,
+			options: { start: '1700000000000', end: 1700000000001 },
+		});
 
 		const [berlin, digits] = exportRequests().map((request) => request.query);
 		// Midnight in Berlin (UTC+1 in January) is 23:00 UTC the day before.
@@ -141,7 +169,12 @@ describe('JSON export', () => {
 	});
 
 	test('start after end is refused before any request, naming both fields', async () => {
-		const result = await runExport(server, { datasetId: 'engage', returnAll: true, pageSize: 40, options: { start: '2024-03-01T00:00:00Z', end: '2024-02-01T00:00:00Z' } });
+		const result = await runExport(server, {
+			datasetId: 'engage',
+			returnAll: true,
+			pageSize: 40,
+			options: { start: '2024-03-01T00:00:00Z', end: '2024-02-01T00:00:00Z' },
+		});
 
 		expect(result.status).toBe('error');
 		expect(result.error?.message).toMatch(/Start .* is after End/);
@@ -150,7 +183,12 @@ describe('JSON export', () => {
 
 	test('an account sent again later is kept once: the last copy, in the first position', async () => {
 		const result = await runExport(server, { datasetId: 'repeating', returnAll: true, pageSize: 40 });
-		const raw = await runExport(server, { datasetId: 'repeating', returnAll: true, pageSize: 40, options: { deduplicate: false } });
+		const raw = await runExport(server, {
+			datasetId: 'repeating',
+			returnAll: true,
+			pageSize: 40,
+			options: { deduplicate: false },
+		});
 
 		expect(result.items.map((item) => item.json)).toEqual(expectedAccounts(REPEATING));
 		expect(raw.items).toHaveLength(REPEATING.count + REPEATING.repeats.length);
@@ -158,7 +196,7 @@ describe('JSON export', () => {
 });
 
 describe('CSV export', () => {
-	const fetchCsv = async (query: string) => {
+	const fetchCsv = async (query) => {
 		const response = await fetch(`${server.url}/api/dataset/engage/accounts.csv${query}`, {
 			headers: { authorization: `Basic ${Buffer.from('demo-key:demo-secret').toString('base64')}` },
 		});
@@ -177,7 +215,14 @@ describe('CSV export', () => {
 	});
 
 	test('joined pages carry the header once, and Limit counts rows', async () => {
-		const result = await runExport(server, { datasetId: 'engage', format: 'csv', returnAll: false, limit: 100, pageSize: 40, options: { binaryPropertyName: 'file' } });
+		const result = await runExport(server, {
+			datasetId: 'engage',
+			format: 'csv',
+			returnAll: false,
+			limit: 100,
+			pageSize: 40,
+			options: { binaryPropertyName: 'file' },
+		});
 
 		const text = (await result.readBinary(result.items[0].binary?.file)).toString('utf8');
 		const whole = await fetchCsv('');
@@ -191,7 +236,11 @@ describe('CSV export', () => {
 
 describe('failures', () => {
 	test('a wrong key pair says to check the API Key ID and Secret', async () => {
-		const result = await runExport(server, { datasetId: 'engage', returnAll: true }, { credentials: credentialsFor(server, { apiSecretKey: 'not-the-secret' }) });
+		const result = await runExport(
+			server,
+			{ datasetId: 'engage', returnAll: true },
+			{ credentials: credentialsFor(server, { apiSecretKey: 'not-the-secret' }) },
+		);
 
 		expect(result.status).toBe('error');
 		expect(result.error?.message).toContain('401');
@@ -211,29 +260,37 @@ describe('failures', () => {
 	test('an unknown dataset is named in the error', async () => {
 		const result = await runExport(server, { datasetId: 'no-such-set', returnAll: true });
 
-		expect(result.error?.message).toBe('Dataset "no-such-set" was not found (404)');
+		expect(result.error?.message).toBe('Dataset "no-such-set" was not found (404) when exporting accounts');
 		// Not retried, and no parallel pages behind the first.
 		expect(server.stats.requests).toBe(1);
 	});
 
 	test('an account name that is not a DNS label fails before any request', async () => {
-		const result = await runExport(server, { datasetId: 'engage', returnAll: true }, {
-			credentials: credentialsFor(server, { baseUrl: '', accountName: 'evil.example.com/x' }),
-		});
+		const result = await runExport(
+			server,
+			{ datasetId: 'engage', returnAll: true },
+			{
+				credentials: credentialsFor(server, { baseUrl: '', accountName: 'evil.example.com/x' }),
+			},
+		);
 
 		expect(result.error?.message).toContain('Account Name must be letters, digits and hyphens');
 		expect(server.stats.requests).toBe(0);
 	});
 
 	test('Continue On Fail turns a failing input item into an error item and goes on', async () => {
-		const result = await runExport(server, { datasetId: '={{ $json.dataset }}', returnAll: true, pageSize: 40 }, {
-			input: [{ json: { dataset: 'no-such-set' } }, { json: { dataset: 'repeating' } }],
-			continueOnFail: true,
-		});
+		const result = await runExport(
+			server,
+			{ datasetId: '={{ $json.dataset }}', returnAll: true, pageSize: 40 },
+			{
+				input: [{ json: { dataset: 'no-such-set' } }, { json: { dataset: 'repeating' } }],
+				continueOnFail: true,
+			},
+		);
 
 		expect(result.status).toBe('success');
 		expect(result.items[0]).toEqual({
-			json: { error: 'Dataset "no-such-set" was not found (404)', description: expect.any(String) },
+			json: { error: 'Dataset "no-such-set" was not found (404) when exporting accounts', description: expect.any(String) },
 			pairedItem: { item: 0 },
 		});
 		expect(result.items.slice(1).map((item) => item.json)).toEqual(expectedAccounts(REPEATING));
@@ -250,7 +307,12 @@ describe('failures', () => {
 			{ kind: 'reset' },
 			{ kind: 'truncate' },
 		]);
-		const result = await runExport(server, { datasetId: 'repeating', returnAll: true, pageSize: 40, options: { concurrency: 1 } });
+		const result = await runExport(server, {
+			datasetId: 'repeating',
+			returnAll: true,
+			pageSize: 40,
+			options: { concurrency: 1 },
+		});
 
 		expect(result.status).toBe('success');
 		expect(result.items.map((item) => item.json)).toEqual(expectedAccounts(REPEATING));
@@ -260,7 +322,12 @@ describe('failures', () => {
 
 	test('a service that keeps failing ends the run with a clear error after the retries', async () => {
 		server.setFaults(() => ({ kind: 'status', status: 503 }));
-		const result = await runExport(server, { datasetId: 'engage', returnAll: true, pageSize: 40, options: { concurrency: 1, retries: 2 } });
+		const result = await runExport(server, {
+			datasetId: 'engage',
+			returnAll: true,
+			pageSize: 40,
+			options: { concurrency: 1, retries: 2 },
+		});
 
 		expect(result.error?.message).toBe('Evergage still answered 503 after 3 attempts');
 		expect(server.stats.requests).toBe(3);
@@ -268,7 +335,13 @@ describe('failures', () => {
 
 	test('a response slower than the timeout is abandoned and asked again', async () => {
 		server.setFaults([{ kind: 'slow', delayMs: 2000 }]);
-		const result = await runExport(server, { datasetId: 'engage', returnAll: false, limit: 10, pageSize: 40, options: { timeout: 300 } });
+		const result = await runExport(server, {
+			datasetId: 'engage',
+			returnAll: false,
+			limit: 10,
+			pageSize: 40,
+			options: { timeout: 300 },
+		});
 
 		expect(result.status).toBe('success');
 		expect(result.items).toHaveLength(10);
@@ -277,7 +350,12 @@ describe('failures', () => {
 
 	test('a streamed CSV body that goes silent is abandoned and asked again', async () => {
 		server.setFaults([{ kind: 'stall' }]);
-		const result = await runExport(server, { datasetId: 'engage', format: 'csv', returnAll: true, options: { timeout: 300 } });
+		const result = await runExport(server, {
+			datasetId: 'engage',
+			format: 'csv',
+			returnAll: true,
+			options: { timeout: 300 },
+		});
 
 		expect(result.status).toBe('success');
 		expect(server.stats.faultsByKind).toMatchObject({ stall: 1 });
@@ -287,14 +365,14 @@ describe('failures', () => {
 	});
 
 	test('a redirect is not followed, so the key pair never reaches another host', async () => {
-		const hits: string[] = [];
+		const hits = [];
 		const redirecting = http.createServer((request, response) => {
 			hits.push(request.url ?? '');
 			response.writeHead(302, { location: 'http://127.0.0.2:9/steal' }).end();
 		});
-		await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+		await new Promise((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
 		try {
-			const url = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`;
+			const url = `http://127.0.0.1:${redirecting.address().port}`;
 			const result = await runExport({ url }, { datasetId: 'engage', returnAll: true });
 
 			expect(result.error?.message).toBe('Evergage answered with a redirect (302), which is not followed');

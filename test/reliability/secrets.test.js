@@ -1,32 +1,49 @@
+// @ts-check
+'use strict';
 /**
  * Secret audit: every failure path (faults, refusals, bad input, cancel, a header-echoing proxy, a
  * redirect, a TLS mismatch) and the credential Test, searched for the API secret, the key id + secret
  * pair and the Basic token in output items, errors (enumerable or not: stack, cause, context), the
  * whole run n8n stores, and every log line. Zero hits.
  */
-import * as http from 'http';
+const http = require('http');
 
-import { EvergageApi } from '../../credentials/EvergageApi.credentials';
-import { credentialsFor, engine, runExport, startStandin } from '../support/node-under-test';
-import type { Capture } from './support';
-import { addCount, auditText, captureLogs, printFigures, secretForms, secretHits, shrinkRetryTiming } from './support';
+const { EvergageApi } = require('../../credentials/EvergageApi.credentials');
+const { credentialsFor, engine, runExport, startStandin } = require('../support/node-under-test');
+
+const {
+	addCount,
+	auditText,
+	captureLogs,
+	printFigures,
+	secretForms,
+	secretHits,
+	shrinkRetryTiming,
+} = require('./support');
 
 // Characters that encode differently in base64, URLs and JSON.
 const KEY_ID = 'audit-key-7f3a';
 const SECRET = 'S3cr3t/Audit+9c1e=="x';
 const FORMS = secretForms(KEY_ID, SECRET);
-const figures = { 'failure paths audited': 0, 'texts searched (chars)': 0, 'log lines captured': 0, 'log lines by channel': {} as Record<string, number>, hits: {} as Record<string, number>, 'paths by outcome': {} as Record<string, number> };
+const figures = {
+	'failure paths audited': 0,
+	'texts searched (chars)': 0,
+	'log lines captured': 0,
+	'log lines by channel': {},
+	hits: {},
+	'paths by outcome': {},
+};
 
-let capture: Capture;
-let restoreTiming: () => void;
-let server: Awaited<ReturnType<typeof startStandin>>;
-let echo: http.Server;
+let capture;
+let restoreTiming;
+let server;
+let echo;
 let echoUrl = '';
-let redirect: http.Server;
+let redirect;
 let redirectUrl = '';
-const redirectTargetHits: string[] = [];
+const redirectTargetHits = [];
 
-function audit(label: string, ...things: unknown[]) {
+function audit(label, ...things) {
 	const text = auditText(...things);
 	figures['texts searched (chars)'] += text.length;
 	const hits = secretHits(text, FORMS);
@@ -47,10 +64,14 @@ beforeAll(async () => {
 		const decoded = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString();
 		const status = req.url?.includes('/echo500/') ? 500 : req.url?.includes('/echo200/') ? 200 : 400;
 		res.writeHead(status, { 'Content-Type': 'text/plain', 'X-Echo-Authorization': auth });
-		res.end(status === 200 ? `{"not":"a list","auth":"${auth}","pair":"${decoded}"}` : `bad request; you sent Authorization: ${auth} (${decoded})`);
+		res.end(
+			status === 200
+				? `{"not":"a list","auth":"${auth}","pair":"${decoded}"}`
+				: `bad request; you sent Authorization: ${auth} (${decoded})`,
+		);
 	});
-	await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', () => resolve()));
-	echoUrl = `http://127.0.0.1:${(echo.address() as { port: number }).port}`;
+	await new Promise((resolve) => echo.listen(0, '127.0.0.1', () => resolve()));
+	echoUrl = `http://127.0.0.1:${echo.address().port}`;
 	redirect = http.createServer((req, res) => {
 		if (req.url?.startsWith('/target')) {
 			redirectTargetHits.push(String(req.headers.authorization ?? ''));
@@ -61,8 +82,8 @@ beforeAll(async () => {
 		res.writeHead(302, { Location: `${redirectUrl}/target${req.url}` });
 		res.end();
 	});
-	await new Promise<void>((resolve) => redirect.listen(0, '127.0.0.1', () => resolve()));
-	redirectUrl = `http://127.0.0.1:${(redirect.address() as { port: number }).port}`;
+	await new Promise((resolve) => redirect.listen(0, '127.0.0.1', () => resolve()));
+	redirectUrl = `http://127.0.0.1:${redirect.address().port}`;
 });
 
 afterAll(async () => {
@@ -84,7 +105,7 @@ afterAll(async () => {
 	expect(capture.bySource.LoggerProxy ?? 0).toBeGreaterThan(0);
 });
 
-const json = (datasetId = 'engage', options: Record<string, unknown> = {}) => ({
+const json = (datasetId = 'engage', options = {}) => ({
 	datasetId,
 	format: 'json',
 	returnAll: true,
@@ -92,12 +113,14 @@ const json = (datasetId = 'engage', options: Record<string, unknown> = {}) => ({
 	options: { retries: 2, timeout: 200, concurrency: 2, ...options },
 });
 
-type Path = [string, () => { serverUrl?: string; parameters?: Record<string, unknown>; credentials?: Record<string, unknown>; faults?: unknown }];
-const PATHS: Path[] = [
+const PATHS = [
 	['401 wrong key pair', () => ({ credentials: { apiSecretKey: `${SECRET}-wrong` } })],
 	['403 forbidden dataset', () => ({ parameters: json('restricted') })],
 	['404 unknown dataset', () => ({ parameters: json('missing') })],
-	...[429, 500, 502, 503, 504].map((status): Path => [`${status} past the retry budget`, () => ({ faults: () => ({ kind: 'status', status, retryAfter: '0' }) })]),
+	...[429, 500, 502, 503, 504].map((status) => [
+		`${status} past the retry budget`,
+		() => ({ faults: () => ({ kind: 'status', status, retryAfter: '0' }) }),
+	]),
 	['429 Retry-After too long', () => ({ faults: () => ({ kind: 'status', status: 429, retryAfter: '99999' }) })],
 	['400 injected', () => ({ faults: () => ({ kind: 'status', status: 400 }) })],
 	['reset mid-body', () => ({ faults: () => ({ kind: 'reset' }) })],
@@ -111,7 +134,10 @@ const PATHS: Path[] = [
 	['redirect to another path', () => ({ serverUrl: redirectUrl })],
 	['nothing listening (refused)', () => ({ serverUrl: 'http://127.0.0.1:9' })],
 	['TLS to a plain HTTP port', () => ({ serverUrl: server.url.replace('http:', 'https:') })],
-	['Base URL with the key pair in it', () => ({ credentials: { baseUrl: server.url.replace('//', `//${KEY_ID}:${encodeURIComponent(SECRET)}@`) } })],
+	[
+		'Base URL with the key pair in it',
+		() => ({ credentials: { baseUrl: server.url.replace('//', `//${KEY_ID}:${encodeURIComponent(SECRET)}@`) } }),
+	],
 	['Base URL with a path', () => ({ credentials: { baseUrl: `${server.url}/x` } })],
 	['bad Account Name', () => ({ credentials: { baseUrl: '', accountName: 'evil.com/' } })],
 	['bad Page Size', () => ({ parameters: { ...json(), pageSize: 0 } })],
@@ -128,7 +154,10 @@ describe('no failure path reveals the key pair', () => {
 			const result = await runExport(target, path.parameters ?? json(), { credentials, continueOnFail });
 			server.setFaults(undefined);
 			figures['failure paths audited']++;
-			addCount(figures['paths by outcome'], result.status === 'success' && continueOnFail ? 'item with error' : result.status);
+			addCount(
+				figures['paths by outcome'],
+				result.status === 'success' && continueOnFail ? 'item with error' : result.status,
+			);
 			const failed = result.status !== 'success' || result.items.some((item) => item.json.error !== undefined);
 			expect(failed).toBe(true);
 			audit(label, result.items, result.error, result.run);
@@ -151,11 +180,10 @@ describe('no failure path reveals the key pair', () => {
 
 describe('the credential Test', () => {
 	const credentialType = new EvergageApi();
-	const baseURL = credentialType.test.request.baseURL as string;
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const baseURL = credentialType.test.request.baseURL;
 	const { Workflow } = require('n8n-workflow');
 	const workflow = new Workflow({ nodes: [], connections: {}, active: false, nodeTypes: engine.nodeTypes });
-	const resolve = (credentials: Record<string, unknown>) =>
+	const resolve = (credentials) =>
 		workflow.expression.getSimpleParameterValue(
 			{ id: 'x', name: 'x', type: 'x', typeVersion: 1, position: [0, 0], parameters: {} },
 			baseURL,
@@ -178,9 +206,19 @@ describe('the credential Test', () => {
 	});
 
 	test('Base URL wins, a trailing slash dropped; anything but a plain origin resolves to the .invalid host', () => {
-		expect(resolve({ accountName: 'x.y', instance: 'z', baseUrl: 'http://127.0.0.1:1234/' })).toBe('http://127.0.0.1:1234');
-		for (const baseUrl of ['http://127.0.0.1:1234//', 'ftp://x', 'https://u:p@x.com', 'https://x.com/api', 'https://x.com?a']) {
-			expect(resolve({ accountName: 'demo', instance: 'us-1', baseUrl })).toBe('https://base-url-must-be-an-http-or-https-origin.invalid');
+		expect(resolve({ accountName: 'x.y', instance: 'z', baseUrl: 'http://127.0.0.1:1234/' })).toBe(
+			'http://127.0.0.1:1234',
+		);
+		for (const baseUrl of [
+			'http://127.0.0.1:1234//',
+			'ftp://x',
+			'https://u:p@x.com',
+			'https://x.com/api',
+			'https://x.com?a',
+		]) {
+			expect(resolve({ accountName: 'demo', instance: 'us-1', baseUrl })).toBe(
+				'https://base-url-must-be-an-http-or-https-origin.invalid',
+			);
 		}
 	});
 
@@ -188,43 +226,65 @@ describe('the credential Test', () => {
 		['a valid pair', {}, 200],
 		['a wrong secret', { apiSecretKey: `${SECRET}-wrong` }, 401],
 		['a token without API access', { apiAccess: false }, 403],
-	])('the Test request with %s: status as the rules expect, no secret in what comes back', async (_label, overrides, status) => {
-		const { apiAccess, ...credentialOverrides } = overrides as Record<string, unknown>;
-		const testServer = await startStandin({ credentials: { apiKeyId: KEY_ID, apiSecretKey: SECRET }, apiAccess: apiAccess !== false });
-		try {
-			const credentials = { accountName: 'demo', instance: 'us-1', apiKeyId: KEY_ID, apiSecretKey: SECRET, baseUrl: testServer.url, ...credentialOverrides };
-			// n8n's own request path for a credential test: the generic auth applied, then OutboundHttp.
-			// eslint-disable-next-line @typescript-eslint/no-require-imports
-			const { TestCredentialsHelper } = require('../support/engine');
-			const helper = new TestCredentialsHelper(engine.credentialTypes, {});
-			const node = { id: 'x', name: 'x', type: 'x', typeVersion: 1, position: [0, 0], parameters: {} };
-			const request = await helper.authenticate(
-				credentials,
-				'evergageApi',
-				{ ...credentialType.test.request, baseURL: resolve(credentials), method: 'GET', returnFullResponse: true, ignoreHttpStatusErrors: true },
-				workflow,
-				node,
-			);
-			const outbound = n8nOutboundHttp();
-			const response = await outbound.requests().request(request);
-			expect(response.statusCode).toBe(status);
-			const rule = credentialType.test.rules?.find((r) => (r.properties as { value: number }).value === status);
-			figures['failure paths audited']++;
-			audit(`credential test ${status}`, response.body, response.headers, rule);
-			// And when it throws (as n8n's tester sees it without ignoreHttpStatusErrors), the message is clean too.
-			const thrown = await outbound.requests().request({ ...request, ignoreHttpStatusErrors: false }).then(() => undefined, (e: Error) => e);
-			if (thrown) audit(`credential test ${status} thrown message`, thrown.message);
-		} finally {
-			await testServer.close();
-		}
-	});
+	])(
+		'the Test request with %s: status as the rules expect, no secret in what comes back',
+		async (_label, overrides, status) => {
+			const { apiAccess, ...credentialOverrides } = overrides;
+			const testServer = await startStandin({
+				credentials: { apiKeyId: KEY_ID, apiSecretKey: SECRET },
+				apiAccess: apiAccess !== false,
+			});
+			try {
+				const credentials = {
+					accountName: 'demo',
+					instance: 'us-1',
+					apiKeyId: KEY_ID,
+					apiSecretKey: SECRET,
+					baseUrl: testServer.url,
+					...credentialOverrides,
+				};
+				// n8n's own request path for a credential test: the generic auth applied, then OutboundHttp.
+				const { TestCredentialsHelper } = require('../support/engine');
+				const helper = new TestCredentialsHelper(engine.credentialTypes, {});
+				const node = { id: 'x', name: 'x', type: 'x', typeVersion: 1, position: [0, 0], parameters: {} };
+				const request = await helper.authenticate(
+					credentials,
+					'evergageApi',
+					{
+						...credentialType.test.request,
+						baseURL: resolve(credentials),
+						method: 'GET',
+						returnFullResponse: true,
+						ignoreHttpStatusErrors: true,
+					},
+					workflow,
+					node,
+				);
+				const outbound = n8nOutboundHttp();
+				const response = await outbound.requests().request(request);
+				expect(response.statusCode).toBe(status);
+				const rule = credentialType.test.rules?.find((r) => r.properties.value === status);
+				figures['failure paths audited']++;
+				audit(`credential test ${status}`, response.body, response.headers, rule);
+				// And when it throws (as n8n's tester sees it without ignoreHttpStatusErrors), the message is clean too.
+				const thrown = await outbound
+					.requests()
+					.request({ ...request, ignoreHttpStatusErrors: false })
+					.then(
+						() => undefined,
+						(e) => e,
+					);
+				if (thrown) audit(`credential test ${status} thrown message`, thrown.message);
+			} finally {
+				await testServer.close();
+			}
+		},
+	);
 });
 
 function n8nOutboundHttp() {
 	const paths = [require.resolve('n8n-core')];
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	const { Container } = require(require.resolve('@n8n/di', { paths }));
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	const { OutboundHttp } = require(require.resolve('@n8n/backend-network', { paths }));
 	return Container.get(OutboundHttp);
 }

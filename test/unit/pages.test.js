@@ -1,11 +1,13 @@
-import { exportPages } from '../../nodes/shared/pages';
+// @ts-check
+'use strict';
+const { exportPages } = require('../../nodes/shared/pages');
 
 /** A service of `total` records served `cap` at a time, answering after `delay(page)` ms. */
-function fakeService(total: number, cap: number, delay: (page: number) => number = () => 0) {
-	const asked: number[] = [];
+function fakeService(total, cap, delay = () => 0) {
+	const asked = [];
 	let inFlight = 0;
 	let maxInFlight = 0;
-	const fetch = async (page: number) => {
+	const fetch = async (page) => {
 		asked.push(page);
 		maxInFlight = Math.max(maxInFlight, ++inFlight);
 		await new Promise((resolve) => setTimeout(resolve, delay(page)));
@@ -16,8 +18,8 @@ function fakeService(total: number, cap: number, delay: (page: number) => number
 	return { asked, fetch, maxInFlight: () => maxInFlight };
 }
 
-async function collect(pages: AsyncGenerator<number[]>, stopAt = Infinity) {
-	const records: number[] = [];
+async function collect(pages, stopAt = Infinity) {
+	const records = [];
 	for await (const page of pages) {
 		records.push(...page);
 		if (records.length >= stopAt) break;
@@ -25,12 +27,12 @@ async function collect(pages: AsyncGenerator<number[]>, stopAt = Infinity) {
 	return records;
 }
 
-const source = (service: ReturnType<typeof fakeService>, wanted: () => number = () => Infinity) => ({
+const source = (service, wanted = () => Infinity) => ({
 	fetch: service.fetch,
-	size: (page: number[]) => page.length,
+	size: (page) => page.length,
 	stillWanted: wanted,
-	samePage: (a: number[], b: number[]) => a[0] === b[0],
-	repeatedPageError: (page: number) => new Error(`page ${page} again`),
+	samePage: (a, b) => a[0] === b[0],
+	repeatedPageError: (page) => new Error(`page ${page} again`),
 });
 
 test('pages come out in order even when later pages answer first', async () => {
@@ -59,10 +61,10 @@ test('past the end, at most concurrency - 1 extra pages are asked for', async ()
 });
 
 test('the first page goes alone, so a refused export costs one request', async () => {
-	const asked: number[] = [];
+	const asked = [];
 	const failing = {
 		...source(fakeService(0, 10)),
-		fetch: async (page: number) => {
+		fetch: async (page) => {
 			asked.push(page);
 			throw new Error('401');
 		},
@@ -74,7 +76,10 @@ test('the first page goes alone, so a refused export costs one request', async (
 test('a limit starts no request that full pages in flight make useless', async () => {
 	const service = fakeService(1000, 10);
 	let received = 0;
-	const pages = exportPages({ firstPage: 0, pageSize: 10, concurrency: 8, limit: 35 }, source(service, () => 35 - received));
+	const pages = exportPages(
+		{ firstPage: 0, pageSize: 10, concurrency: 8, limit: 35 },
+		source(service, () => 35 - received),
+	);
 	for await (const page of pages) {
 		received += page.length;
 		if (received >= 35) break;
@@ -91,5 +96,7 @@ test('the walk starts at the asked page', async () => {
 
 test('a service that sends the same page again fails instead of looping forever', async () => {
 	const stuck = { ...source(fakeService(0, 10)), fetch: async () => [1, 2, 3] };
-	await expect(collect(exportPages({ firstPage: 0, pageSize: 3, concurrency: 2 }, stuck))).rejects.toThrow('page 1 again');
+	await expect(collect(exportPages({ firstPage: 0, pageSize: 3, concurrency: 2 }, stuck))).rejects.toThrow(
+		'page 1 again',
+	);
 });

@@ -1,12 +1,14 @@
+// @ts-check
+'use strict';
 /**
  * Seeded fault injection: many exports through n8n-core's engine against the stand-in, each with a
  * random mix of faults. Every run either outputs exactly the expected accounts or fails with a clear
  * error; a run whose faults stay within the retry budget must succeed, one with a request that fails
  * past it must fail. Replay a failure with EVERGAGE_SEED=<seed> [EVERGAGE_RUN=<run>].
  */
-import { runExport, startStandin } from '../support/node-under-test';
-import type { AccountRecord, ExportShape } from './support';
-import {
+const { runExport, startStandin } = require('../support/node-under-test');
+
+const {
 	addCount,
 	compareRecords,
 	expectedCsv,
@@ -16,7 +18,7 @@ import {
 	printFigures,
 	seededRandom,
 	shrinkRetryTiming,
-} from './support';
+} = require('./support');
 
 const SEED = masterSeed(20240611);
 const RUNS = LONG ? 400 : 100;
@@ -25,17 +27,8 @@ const ONLY_RUN = process.env.EVERGAGE_RUN === undefined ? undefined : Number(pro
 // silences there can outlast 200 ms.
 const TIMEOUT_MS = LONG ? 1000 : 200;
 
-type Fault = Record<string, unknown> & { kind: string };
-interface FaultKind {
-	label: string;
-	make: () => Fault;
-	/** Faults a CSV export cannot be expected to notice (see the known-gap tests below). */
-	jsonOnly?: boolean;
-	/** Faults the whole-export CSV stream cannot survive (see the known-gap tests below). */
-}
-
-const httpDate = (offsetMs: number) => new Date(Date.now() + offsetMs).toUTCString();
-const KINDS: FaultKind[] = [
+const httpDate = (offsetMs) => new Date(Date.now() + offsetMs).toUTCString();
+const KINDS = [
 	{ label: '429 without Retry-After', make: () => ({ kind: 'status', status: 429 }) },
 	{ label: '429 Retry-After seconds', make: () => ({ kind: 'status', status: 429, retryAfter: '0' }) },
 	{ label: '429 Retry-After HTTP-date', make: () => ({ kind: 'status', status: 429, retryAfter: httpDate(-2000) }) },
@@ -51,23 +44,7 @@ const KINDS: FaultKind[] = [
 ];
 const BURSTABLE = new Set(['500', '502', '503', '504']);
 
-interface RunPlan {
-	run: number;
-	seed: number;
-	shape: ExportShape;
-	pageSize: number;
-	maxPageSize?: number;
-	format: 'json' | 'csv';
-	returnAll: boolean;
-	concurrency: number;
-	retries: number;
-	faultRate: number;
-	kinds: FaultKind[];
-	/** A page that fails on every attempt: the run must end in an error. */
-	doomed?: { page: number; kind: FaultKind };
-}
-
-function planRun(run: number): RunPlan {
+function planRun(run) {
 	const seed = (SEED + Math.imul(run + 1, 0x9e3779b1)) >>> 0;
 	const rnd = seededRandom(seed);
 	// The default share keeps data sets small (each run's time goes on requests, not records); the long variant goes big.
@@ -78,7 +55,7 @@ function planRun(run: number): RunPlan {
 	// Bounded page counts keep every run short (more pages per run in the long variant).
 	const maxPages = LONG ? 60 : 40;
 	while ((count + repeats) / pageSize > maxPages) pageSize *= 2;
-	let maxPageSize: number | undefined;
+	let maxPageSize;
 	if (pageSize > 1 && rnd.chance(0.5)) {
 		maxPageSize = rnd.int(Math.max(1, Math.ceil((count + repeats) / (maxPages + maxPages / 3))), pageSize - 1);
 		if (maxPageSize >= pageSize) maxPageSize = undefined;
@@ -89,10 +66,10 @@ function planRun(run: number): RunPlan {
 	const firstPage = rnd.chance(0.8) ? 0 : rnd.int(1, 3);
 	const deduplicate = rnd.chance(0.85);
 	const wholeCsv = format === 'csv' && returnAll && firstPage === 0;
-	const usable = KINDS.filter((k) => (format === 'json' || !k.jsonOnly));
+	const usable = KINDS.filter((k) => format === 'json' || !k.jsonOnly);
 	const kinds = usable.filter(() => rnd.chance(0.6));
 	if (kinds.length === 0) kinds.push(rnd.pick(usable));
-	const plan: RunPlan = {
+	const plan = {
 		run,
 		seed,
 		shape: { count, seed: rnd.int(1, 1000), repeats, effectivePageSize, firstPage, limit, deduplicate },
@@ -109,7 +86,10 @@ function planRun(run: number): RunPlan {
 		const { lastNeededPage } = format === 'json' ? expectedJson(plan.shape) : expectedCsv(plan.shape);
 		const lastNeeded = wholeCsv ? 0 : lastNeededPage;
 		const persistent = usable.filter((k) => k.label !== 'slower than timeout' || LONG);
-		plan.doomed = { page: wholeCsv ? 0 : rnd.int(firstPage, Math.max(firstPage, lastNeeded)), kind: rnd.pick(persistent) };
+		plan.doomed = {
+			page: wholeCsv ? 0 : rnd.int(firstPage, Math.max(firstPage, lastNeeded)),
+			kind: rnd.pick(persistent),
+		};
 	}
 	return plan;
 }
@@ -119,12 +99,12 @@ const figures = {
 	runs: 0,
 	succeeded: 0,
 	failedAsPlanned: 0,
-	'runs by format': {} as Record<string, number>,
+	'runs by format': {},
 	'runs with server page cap': 0,
 	'runs with Limit': 0,
 	'runs from a later Start Page': 0,
-	'faults injected by kind': {} as Record<string, number>,
-	'faults seen by the server': {} as Record<string, number>,
+	'faults injected by kind': {},
+	'faults seen by the server': {},
 	'records checked': 0,
 	'CSV rows checked': 0,
 	losses: 0,
@@ -137,7 +117,7 @@ const figures = {
 	'slowest run ms': 0,
 };
 
-let restoreTiming: () => void;
+let restoreTiming;
 beforeAll(() => {
 	restoreTiming = shrinkRetryTiming({ baseDelayMs: 2, maxDelayMs: 20 });
 });
@@ -153,10 +133,10 @@ describe(`seeded fault injection (seed ${SEED}, ${RUNS} runs; replay: EVERGAGE_S
 		const plan = planRun(run);
 		const replay = `replay: EVERGAGE_SEED=${SEED} EVERGAGE_RUN=${run} npx jest --config test/jest.config.js test/reliability/faults`;
 		const rnd = seededRandom(plan.seed ^ 0x5eed);
-		const faultsPerKey = new Map<string, number>();
-		let burst: { kind: FaultKind; left: number } | undefined;
-		const pageOf = (info: { page: number; pageSize?: number }) => (info.pageSize === undefined ? 0 : info.page);
-		const faultFor = (info: { page: number; pageSize?: number }): Fault | null => {
+		const faultsPerKey = new Map();
+		let burst;
+		const pageOf = (info) => (info.pageSize === undefined ? 0 : info.page);
+		const faultFor = (info) => {
 			const page = pageOf(info);
 			if (plan.doomed && page === plan.doomed.page) {
 				addCount(figures['faults injected by kind'], plan.doomed.kind.label);
@@ -166,7 +146,7 @@ describe(`seeded fault injection (seed ${SEED}, ${RUNS} runs; replay: EVERGAGE_S
 			const used = faultsPerKey.get(key) ?? 0;
 			// Within the retry budget: every request succeeds by its last attempt.
 			if (used >= plan.retries) return null;
-			let kind: FaultKind | undefined;
+			let kind;
 			if (burst && burst.left > 0) {
 				burst.left--;
 				kind = burst.kind;
@@ -207,13 +187,14 @@ describe(`seeded fault injection (seed ${SEED}, ${RUNS} runs; replay: EVERGAGE_S
 			if (plan.shape.limit !== undefined) figures['runs with Limit']++;
 			if (plan.shape.firstPage > 0) figures['runs from a later Start Page']++;
 			figures['slowest run ms'] = Math.max(figures['slowest run ms'], elapsed);
-			for (const [kind, n] of Object.entries(server.stats.faultsByKind)) addCount(figures['faults seen by the server'], kind, n);
+			for (const [kind, n] of Object.entries(server.stats.faultsByKind))
+				addCount(figures['faults seen by the server'], kind, n);
 			figures['export requests'] += server.stats.exportRequests;
 			const describe = `${JSON.stringify({ ...plan, kinds: plan.kinds.map((k) => k.label), doomed: plan.doomed && { page: plan.doomed.page, kind: plan.doomed.kind.label } })}\n${replay}`;
 
 			if (plan.doomed) {
-				const attempts = server.requests.filter(
-					(r) => r.query.pageSize === undefined ? plan.doomed!.page === 0 : Number(r.query.page ?? 0) === plan.doomed!.page,
+				const attempts = server.requests.filter((r) =>
+					r.query.pageSize === undefined ? plan.doomed.page === 0 : Number(r.query.page ?? 0) === plan.doomed.page,
 				).length;
 				figures['max attempts at one doomed page'] = Math.max(figures['max attempts at one doomed page'], attempts);
 				if (result.status !== 'error') figures['silently short or corrupt results']++;
@@ -226,12 +207,14 @@ describe(`seeded fault injection (seed ${SEED}, ${RUNS} runs; replay: EVERGAGE_S
 				return;
 			}
 			if (result.status !== 'success') {
-				throw new Error(`run ${run} failed although every request had at most ${plan.retries} faults: ${result.error?.message} — ${result.error?.description}\n${describe}`);
+				throw new Error(
+					`run ${run} failed although every request had at most ${plan.retries} faults: ${result.error?.message} — ${result.error?.description}\n${describe}`,
+				);
 			}
 			figures.succeeded++;
 			if (plan.format === 'json') {
 				const { records, lastNeededPage } = expectedJson(plan.shape);
-				const actual = result.items.map((item) => item.json as AccountRecord);
+				const actual = result.items.map((item) => item.json);
 				const diff = compareRecords(actual, records);
 				figures['records checked'] += records.length;
 				figures.losses += diff.losses;
@@ -240,7 +223,10 @@ describe(`seeded fault injection (seed ${SEED}, ${RUNS} runs; replay: EVERGAGE_S
 				if (!diff.exact) figures['silently short or corrupt results']++;
 				const minimum = lastNeededPage - plan.shape.firstPage + 1;
 				figures['extra requests (retries, pages past the end)'] += Math.max(0, server.stats.exportRequests - minimum);
-				if (!diff.exact) throw new Error(`run ${run}: ${JSON.stringify(diff)} (got ${actual.length}, want ${records.length})\n${describe}`);
+				if (!diff.exact)
+					throw new Error(
+						`run ${run}: ${JSON.stringify(diff)} (got ${actual.length}, want ${records.length})\n${describe}`,
+					);
 			} else {
 				const { text, rows, lastNeededPage } = expectedCsv(plan.shape);
 				expect(result.items).toHaveLength(1);

@@ -1,9 +1,9 @@
-import type { INode } from 'n8n-workflow';
+// @ts-check
+'use strict';
+const { backoffMs, evergageOrigin, retryAfterMs, retryTiming } = require('../../nodes/shared/transport');
 
-import { backoffMs, evergageOrigin, retryAfterMs, retryTiming } from '../../nodes/shared/transport';
-
-const node = { name: 'Export' } as INode;
-const origin = (credentials: Record<string, unknown>) => evergageOrigin(credentials, node);
+const node = { name: 'Export' };
+const origin = (credentials) => evergageOrigin(credentials, node);
 
 describe('evergageOrigin', () => {
 	test('account name and instance make the Evergage host', () => {
@@ -11,15 +11,30 @@ describe('evergageOrigin', () => {
 	});
 
 	test('anything but letters, digits and hyphens is refused before a host is made', () => {
-		for (const accountName of ['', 'a.b', 'a@b', 'a/b', 'a:1', 'a b', 'ａｃｍｅ', 'demo\u0430', '-'.repeat(64), undefined]) {
-			expect(() => origin({ accountName, instance: 'us-1' })).toThrow(/Account Name must be letters, digits and hyphens/);
+		for (const accountName of [
+			'',
+			'a.b',
+			'a@b',
+			'a/b',
+			'a:1',
+			'a b',
+			'ａｃｍｅ',
+			'demo\u0430',
+			'-'.repeat(64),
+			undefined,
+		]) {
+			expect(() => origin({ accountName, instance: 'us-1' })).toThrow(
+				/Account Name must be letters, digits and hyphens/,
+			);
 		}
 		expect(() => origin({ accountName: 'demo', instance: 'us-1.evil.com' })).toThrow(/Instance must be/);
 	});
 
 	test('a Base URL replaces the host, but only as a plain http(s) origin', () => {
 		expect(origin({ baseUrl: 'http://127.0.0.1:8080/' })).toBe('http://127.0.0.1:8080');
-		expect(origin({ baseUrl: ' https://proxy.example.com ', accountName: 'not valid' })).toBe('https://proxy.example.com');
+		expect(origin({ baseUrl: ' https://proxy.example.com ', accountName: 'not valid' })).toBe(
+			'https://proxy.example.com',
+		);
 		expect(() => origin({ baseUrl: 'ftp://x' })).toThrow(/must start with https:\/\/ or http:\/\//);
 		expect(() => origin({ baseUrl: 'https://user:pw@x.com' })).toThrow(/user name or password/);
 		expect(() => origin({ baseUrl: 'https://x.com/api' })).toThrow(/without a path/);

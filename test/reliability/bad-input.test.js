@@ -1,53 +1,98 @@
+// @ts-check
+'use strict';
 /**
  * Bad input, field by field, through n8n's engine. Each case gives a clear error naming the field,
  * or a documented coercion; input that could change the target host or path sends no request.
  * The table is the test's data.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dns = require('dns') as { lookup: unknown };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const net = require('net') as typeof import('net');
+const dns = require('dns');
+const net = require('net');
 
-import { credentialsFor, runExport, startStandin } from '../support/node-under-test';
-import { printFigures } from './support';
+const { credentialsFor, runExport, startStandin } = require('../support/node-under-test');
+const { printFigures } = require('./support');
 
 // Dataset ids that are legal names: each must reach its own dataset as one encoded path segment.
-const ODD_DATASETS = ['a/b', 'x?y=1', 'frag#ment', '100%', '%2e%2e', '..x', 'with space', 'ünïcødé-数据', 'a\\b', '../principals', 'CR\r\nX-Injected: 1'];
-
-interface Case {
-	field: string;
-	value: string;
-	parameters?: Record<string, unknown>;
-	options?: Record<string, unknown>;
-	credentials?: Record<string, unknown>;
-	/** The error must match (and so name the field); absent for accepted input. */
-	error?: RegExp;
-	/** Accepted: what the request must look like. */
-	sends?: { datasetId?: string; query?: Record<string, string> };
-}
+const ODD_DATASETS = [
+	'a/b',
+	'x?y=1',
+	'frag#ment',
+	'100%',
+	'%2e%2e',
+	'..x',
+	'with space',
+	'ünïcødé-数据',
+	'a\\b',
+	'../principals',
+	'CR\r\nX-Injected: 1',
+];
 
 const base = { datasetId: 'engage', format: 'json', returnAll: true, pageSize: 100 };
 
-const CASES: Case[] = [
+const CASES = [
 	// Dataset ID
 	{ field: 'Dataset ID', value: 'empty', parameters: { datasetId: '' }, error: /Dataset ID.* is (empty|required)/ },
-	{ field: 'Dataset ID', value: 'expression → ""', parameters: { datasetId: '={{ "" }}' }, error: /^Dataset ID is empty/ },
+	{
+		field: 'Dataset ID',
+		value: 'expression → ""',
+		parameters: { datasetId: '={{ "" }}' },
+		error: /^Dataset ID is empty/,
+	},
 	{ field: 'Dataset ID', value: '"."', parameters: { datasetId: '.' }, error: /^Dataset ID cannot be "\."/ },
 	{ field: 'Dataset ID', value: '".."', parameters: { datasetId: '..' }, error: /^Dataset ID cannot be "\.\."/ },
-	{ field: 'Dataset ID', value: 'expression → null', parameters: { datasetId: '={{ null }}' }, error: /^Dataset ID is empty/ },
-	{ field: 'Dataset ID', value: 'expression → object', parameters: { datasetId: '={{ { a: 1 } }}' }, error: /Dataset ID/ },
-	...ODD_DATASETS.map((id): Case => ({ field: 'Dataset ID', value: JSON.stringify(id), parameters: { datasetId: id }, sends: { datasetId: id } })),
+	{
+		field: 'Dataset ID',
+		value: 'expression → null',
+		parameters: { datasetId: '={{ null }}' },
+		error: /^Dataset ID is empty/,
+	},
+	{
+		field: 'Dataset ID',
+		value: 'expression → object',
+		parameters: { datasetId: '={{ { a: 1 } }}' },
+		error: /Dataset ID/,
+	},
+	...ODD_DATASETS.map((id) => ({
+		field: 'Dataset ID',
+		value: JSON.stringify(id),
+		parameters: { datasetId: id },
+		sends: { datasetId: id },
+	})),
 	// Page Size
-	...['0', '-1', '1.5', '100001', '1e12'].map((v): Case => ({ field: 'Page Size', value: v, parameters: { pageSize: Number(v) }, error: /^Page Size must be a whole number from 1 to 100000/ })),
+	...['0', '-1', '1.5', '100001', '1e12'].map((v) => ({
+		field: 'Page Size',
+		value: v,
+		parameters: { pageSize: Number(v) },
+		error: /^Page Size must be a whole number from 1 to 100000/,
+	})),
 	{ field: 'Page Size', value: 'expression → "abc"', parameters: { pageSize: '={{ "abc" }}' }, error: /Page Size/ },
 	{ field: 'Page Size', value: 'expression → null', parameters: { pageSize: '={{ null }}' }, error: /Page Size/ },
 	{ field: 'Page Size', value: 'expression → object', parameters: { pageSize: '={{ { n: 5 } }}' }, error: /Page Size/ },
-	{ field: 'Page Size', value: 'expression → "25" (coerced)', parameters: { pageSize: '={{ "25" }}' }, sends: { query: { pageSize: '25' } } },
+	{
+		field: 'Page Size',
+		value: 'expression → "25" (coerced)',
+		parameters: { pageSize: '={{ "25" }}' },
+		sends: { query: { pageSize: '25' } },
+	},
 	// Limit
-	...['0', '-3', '2.5'].map((v): Case => ({ field: 'Limit', value: v, parameters: { returnAll: false, limit: Number(v) }, error: /^Limit must be a whole number from 1/ })),
-	{ field: 'Limit', value: 'expression → null', parameters: { returnAll: false, limit: '={{ null }}' }, error: /Limit/ },
+	...['0', '-3', '2.5'].map((v) => ({
+		field: 'Limit',
+		value: v,
+		parameters: { returnAll: false, limit: Number(v) },
+		error: /^Limit must be a whole number from 1/,
+	})),
+	{
+		field: 'Limit',
+		value: 'expression → null',
+		parameters: { returnAll: false, limit: '={{ null }}' },
+		error: /Limit/,
+	},
 	// Start Page
-	...['-1', '0.5'].map((v): Case => ({ field: 'Start Page', value: v, options: { page: Number(v) }, error: /^Start Page must be a whole number from 0/ })),
+	...['-1', '0.5'].map((v) => ({
+		field: 'Start Page',
+		value: v,
+		options: { page: Number(v) },
+		error: /^Start Page must be a whole number from 0/,
+	})),
 	{ field: 'Start Page', value: 'expression → object', options: { page: '={{ {} }}' }, error: /Start Page/ },
 	// Start / End
 	{ field: 'Start', value: '"yesterday"', options: { start: 'yesterday' }, error: /^Start is not a date/ },
@@ -57,26 +102,88 @@ const CASES: Case[] = [
 	{ field: 'Start', value: 'expression → object', options: { start: '={{ { a: 1 } }}' }, error: /Start/ },
 	{ field: 'End', value: '"soon"', options: { end: 'soon' }, error: /^End is not a date/ },
 	{ field: 'End', value: '1.5', options: { end: 1.5 }, error: /^End is not a date/ },
-	{ field: 'Start', value: 'after End', options: { start: '2024-02-01T00:00:00Z', end: '2024-01-01T00:00:00Z' }, error: /^Start \(2024-02-01.*\) is after End/ },
+	{
+		field: 'Start',
+		value: 'after End',
+		options: { start: '2024-02-01T00:00:00Z', end: '2024-01-01T00:00:00Z' },
+		error: /^Start \(2024-02-01.*\) is after End/,
+	},
 	{ field: 'Start', value: 'expression → null (not set)', options: { start: '={{ null }}' }, sends: { query: {} } },
-	{ field: 'End', value: 'epoch ms text (coerced)', options: { end: '1700000000000' }, sends: { query: { end: '1700000000000' } } },
+	{
+		field: 'End',
+		value: 'epoch ms text (coerced)',
+		options: { end: '1700000000000' },
+		sends: { query: { end: '1700000000000' } },
+	},
 	// Other options
-	{ field: 'Filter (Segment Name or ID)', value: 'expression → object', options: { filter: '={{ { a: 1 } }}' }, error: /^Filter \(Segment Name or ID\) must be text/ },
-	{ field: 'Segment ID', value: 'expression → list', options: { segmentId: '={{ [1, 2] }}' }, error: /^Segment ID must be text/ },
-	{ field: 'Filter (Segment Name or ID)', value: '"a&b=c#d" (encoded)', options: { filter: 'a&b=c#d' }, sends: { query: { filter: 'a&b=c#d' } } },
-	{ field: 'Parallel Requests', value: '0', options: { concurrency: 0 }, error: /^Parallel Requests must be a whole number from 1 to 8/ },
-	{ field: 'Parallel Requests', value: '9', options: { concurrency: 9 }, error: /^Parallel Requests must be a whole number from 1 to 8/ },
+	{
+		field: 'Filter (Segment Name or ID)',
+		value: 'expression → object',
+		options: { filter: '={{ { a: 1 } }}' },
+		error: /^Filter \(Segment Name or ID\) must be text/,
+	},
+	{
+		field: 'Segment ID',
+		value: 'expression → list',
+		options: { segmentId: '={{ [1, 2] }}' },
+		error: /^Segment ID must be text/,
+	},
+	{
+		field: 'Filter (Segment Name or ID)',
+		value: '"a&b=c#d" (encoded)',
+		options: { filter: 'a&b=c#d' },
+		sends: { query: { filter: 'a&b=c#d' } },
+	},
+	{
+		field: 'Parallel Requests',
+		value: '0',
+		options: { concurrency: 0 },
+		error: /^Parallel Requests must be a whole number from 1 to 8/,
+	},
+	{
+		field: 'Parallel Requests',
+		value: '9',
+		options: { concurrency: 9 },
+		error: /^Parallel Requests must be a whole number from 1 to 8/,
+	},
 	{ field: 'Timeout', value: '0', options: { timeout: 0 }, error: /^Timeout must be a whole number/ },
 	{ field: 'Retries', value: '11', options: { retries: 11 }, error: /^Retries must be a whole number from 0 to 10/ },
 	{ field: 'Retries', value: '-1', options: { retries: -1 }, error: /^Retries must be a whole number from 0 to 10/ },
 	{ field: 'Format', value: '"xml"', parameters: { format: 'xml' }, error: /^Format must be "json" or "csv"/ },
-	{ field: 'Put Output File in Field', value: 'empty', parameters: { format: 'csv' }, options: { binaryPropertyName: '' }, error: /^Put Output File in Field is empty/ },
-	{ field: 'Options', value: 'expression → null (defaults)', parameters: { options: '={{ null }}' }, sends: { query: { pageSize: '100' } } },
+	{
+		field: 'Put Output File in Field',
+		value: 'empty',
+		parameters: { format: 'csv' },
+		options: { binaryPropertyName: '' },
+		error: /^Put Output File in Field is empty/,
+	},
+	{
+		field: 'Options',
+		value: 'expression → null (defaults)',
+		parameters: { options: '={{ null }}' },
+		sends: { query: { pageSize: '100' } },
+	},
 ];
 
 // Credential fields: Account Name / Instance with no Base URL never reach the network.
-const NOT_DNS_LABELS = ['demo.evil.com', 'a@b', 'a/b', 'a:8080', 'a b', '', 'dеmo' /* Cyrillic е */, 'ｄｅｍｏ', 'demo\n', 'x?y', 'x#y', '-'.repeat(64)];
-for (const [field, key] of [['Account Name', 'accountName'], ['Instance', 'instance']] as const) {
+const NOT_DNS_LABELS = [
+	'demo.evil.com',
+	'a@b',
+	'a/b',
+	'a:8080',
+	'a b',
+	'',
+	'dеmo' /* Cyrillic е */,
+	'ｄｅｍｏ',
+	'demo\n',
+	'x?y',
+	'x#y',
+	'-'.repeat(64),
+];
+for (const [field, key] of [
+	['Account Name', 'accountName'],
+	['Instance', 'instance'],
+]) {
 	for (const value of NOT_DNS_LABELS) {
 		CASES.push({
 			field,
@@ -88,25 +195,31 @@ for (const [field, key] of [['Account Name', 'accountName'], ['Instance', 'insta
 }
 
 describe('bad input through the n8n engine', () => {
-	let server: Awaited<ReturnType<typeof startStandin>>;
-	const connects: string[] = [];
-	const lookups: string[] = [];
+	let server;
+	const connects = [];
+	const lookups = [];
 	const originalConnect = net.Socket.prototype.connect;
 	const originalLookup = dns.lookup;
-	const figures = { cases: 0, 'errors naming the field': 0, 'accepted (encoded or coerced)': 0, 'requests from rejected input': 0, 'sockets/DNS from bad credentials': 0 };
+	const figures = {
+		cases: 0,
+		'errors naming the field': 0,
+		'accepted (encoded or coerced)': 0,
+		'requests from rejected input': 0,
+		'sockets/DNS from bad credentials': 0,
+	};
 
 	beforeAll(async () => {
-		const datasets: Record<string, unknown> = { engage: { count: 20 } };
+		const datasets = { engage: { count: 20 } };
 		for (const id of ODD_DATASETS) datasets[id] = { count: 3, seed: 7 };
 		server = await startStandin({ datasets });
-		net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-			const target = args[0] as { host?: string; port?: number } | number;
+		net.Socket.prototype.connect = function (...args) {
+			const target = args[0];
 			connects.push(typeof target === 'object' ? `${target.host}:${target.port}` : String(target));
-			return (originalConnect as (...a: unknown[]) => net.Socket).apply(this, args);
-		} as typeof net.Socket.prototype.connect;
-		dns.lookup = (...args: unknown[]) => {
+			return originalConnect.apply(this, args);
+		};
+		dns.lookup = (...args) => {
 			lookups.push(String(args[0]));
-			return (originalLookup as (...a: unknown[]) => void)(...args);
+			return originalLookup(...args);
 		};
 	});
 	afterAll(async () => {
@@ -116,17 +229,21 @@ describe('bad input through the n8n engine', () => {
 		printFigures('bad-input-sweep', figures);
 	});
 
-	test.each(CASES.map((c) => [`${c.field} = ${c.value}`, c] as const))('%s', async (_name, c) => {
+	test.each(CASES.map((c) => [`${c.field} = ${c.value}`, c]))('%s', async (_name, c) => {
 		figures.cases++;
 		const before = server.stats.requests;
 		connects.length = 0;
 		lookups.length = 0;
-		const parameters: Record<string, unknown> = { ...base, options: {}, ...c.parameters };
-		if (c.options) parameters.options = { ...(parameters.options as object), ...c.options };
+		const parameters = { ...base, options: {}, ...c.parameters };
+		if (c.options) parameters.options = { ...parameters.options, ...c.options };
 		// n8n itself refuses a workflow whose required parameter is empty, before the node runs.
-		const result = await runExport(server, parameters, { credentials: credentialsFor(server, c.credentials ?? {}) }).catch(
-			(error: Error) => ({ status: 'error', error: { message: error.message, description: 'refused by n8n before the run' }, items: [] }),
-		);
+		const result = await runExport(server, parameters, {
+			credentials: credentialsFor(server, c.credentials ?? {}),
+		}).catch((error) => ({
+			status: 'error',
+			error: { message: error.message, description: 'refused by n8n before the run' },
+			items: [],
+		}));
 		const sent = server.requests.slice(before);
 		if (c.error) {
 			expect(result.status).toBe('error');
@@ -157,12 +274,12 @@ describe('bad input through the n8n engine', () => {
 });
 
 describe("the credential's Base URL", () => {
-	let server: Awaited<ReturnType<typeof startStandin>>;
+	let server;
 	beforeAll(async () => (server = await startStandin({ datasets: { engage: { count: 5 } } })));
 	afterAll(async () => await server.close());
 
 	const host = () => new URL(server.url).host;
-	const cases: Array<[string, () => string, RegExp | null]> = [
+	const cases = [
 		['ftp scheme', () => `ftp://${host()}`, /must start with https:\/\/ or http:\/\//],
 		['file scheme', () => 'file:///etc/passwd', /must start with https:\/\/ or http:\/\//],
 		['javascript scheme', () => 'javascript:alert(1)', /must start with https:\/\/ or http:\/\//],
@@ -177,7 +294,11 @@ describe("the credential's Base URL", () => {
 	];
 	test.each(cases)('%s', async (_label, make, error) => {
 		const before = server.stats.requests;
-		const result = await runExport(server, { ...base, options: {} }, { credentials: credentialsFor(server, { baseUrl: make() }) });
+		const result = await runExport(
+			server,
+			{ ...base, options: {} },
+			{ credentials: credentialsFor(server, { baseUrl: make() }) },
+		);
 		if (error) {
 			expect(result.status).toBe('error');
 			expect(result.error?.message).toMatch(/^The credential's Base URL/);

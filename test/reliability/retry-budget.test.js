@@ -1,22 +1,24 @@
+// @ts-check
+'use strict';
 /**
  * The retry budget: bounded attempts and bounded waiting per request, no retry of a refusal, and a
  * cancelled execution that stops at once — whether a response is stalled, slow, or a backoff sleeps.
  */
-import { retryTiming } from '../../nodes/shared/transport';
-import { credentialsFor, runExport, startStandin } from '../support/node-under-test';
-import { printFigures, shrinkRetryTiming } from './support';
+const { retryTiming } = require('../../nodes/shared/transport');
+const { credentialsFor, runExport, startStandin } = require('../support/node-under-test');
+const { printFigures, shrinkRetryTiming } = require('./support');
 
 const figures = {
 	'permanent-failure runs': 0,
-	'attempts per permanently failing request': {} as Record<string, number>,
-	'worst wait vs bound (ms)': {} as Record<string, string>,
+	'attempts per permanently failing request': {},
+	'worst wait vs bound (ms)': {},
 	'refusals retried': 0,
-	'cancel latency ms': {} as Record<string, number>,
+	'cancel latency ms': {},
 	'requests arriving after a cancelled run settled': 0,
 };
 afterAll(() => printFigures('retry-budget-and-cancel', figures));
 
-const json = (options: Record<string, unknown> = {}) => ({
+const json = (options = {}) => ({
 	datasetId: 'engage',
 	format: 'json',
 	returnAll: true,
@@ -25,17 +27,21 @@ const json = (options: Record<string, unknown> = {}) => ({
 });
 
 describe('a permanently failing server ends the run with a clear error within the retry budget', () => {
-	let restore: () => void;
+	let restore;
 	beforeAll(() => (restore = shrinkRetryTiming({ baseDelayMs: 20, maxDelayMs: 80 })));
 	afterAll(() => restore());
 
-	const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+	const cases = [
 		['503 on every attempt', { kind: 'status', status: 503 }, /still answered 503 after 4 attempts/],
 		['429 without Retry-After', { kind: 'status', status: 429 }, /rate limited the export \(429\) after 4 attempts/],
 		['429 with Retry-After 0', { kind: 'status', status: 429, retryAfter: '0' }, /after 4 attempts/],
 		['reset mid-body every time', { kind: 'reset' }, /connection|dropped/i],
 		['stalled every time', { kind: 'stall' }, /did not answer within 150 ms after 4 attempts/],
-		['slower than the timeout every time', { kind: 'slow', delayMs: 2000 }, /did not answer within 150 ms after 4 attempts/],
+		[
+			'slower than the timeout every time',
+			{ kind: 'slow', delayMs: 2000 },
+			/did not answer within 150 ms after 4 attempts/,
+		],
 		['truncated every time', { kind: 'truncate' }, /incomplete or unreadable response after 4 attempts/],
 	];
 	test.each(cases)('%s', async (label, fault, message) => {
@@ -63,7 +69,7 @@ describe('a permanently failing server ends the run with a clear error within th
 
 	test('Retry-After in seconds and as an HTTP date is honoured, and bounded', async () => {
 		// The date is made when the request comes: whole seconds, so it asks for 1 to 2 s.
-		const faults = (info: { index: number }) =>
+		const faults = (info) =>
 			info.index === 0
 				? { kind: 'status', status: 429, retryAfter: '1' }
 				: info.index === 1
@@ -104,20 +110,38 @@ describe('a permanently failing server ends the run with a clear error within th
 });
 
 describe('refusals are not retried', () => {
-	const cases: Array<[string, Record<string, unknown>, Record<string, unknown>, RegExp]> = [
-		['401 wrong secret', { datasets: { engage: { count: 10 } } }, { apiSecretKey: 'wrong' }, /refused the API key pair \(401\)/],
-		['403 token without API access', { datasets: { engage: { count: 10 } }, apiAccess: false }, {}, /may not read this data \(403\)/],
-		['403 dataset not allowed', { datasets: { engage: { count: 10, forbidden: true } } }, {}, /may not read this data \(403\)/],
+	const cases = [
+		[
+			'401 wrong secret',
+			{ datasets: { engage: { count: 10 } } },
+			{ apiSecretKey: 'wrong' },
+			/refused the API key pair \(401\)/,
+		],
+		[
+			'403 token without API access',
+			{ datasets: { engage: { count: 10 } }, apiAccess: false },
+			{},
+			/may not read this data \(403\)/,
+		],
+		[
+			'403 dataset not allowed',
+			{ datasets: { engage: { count: 10, forbidden: true } } },
+			{},
+			/may not read this data \(403\)/,
+		],
 		['404 unknown dataset', { datasets: { other: { count: 10 } } }, {}, /Dataset "engage" was not found \(404\)/],
-		...[400, 405, 409, 410, 413, 422].map(
-			(status): [string, Record<string, unknown>, Record<string, unknown>, RegExp] => [
-				`${status} injected`,
-				{ datasets: { engage: { count: 10 } }, faults: () => ({ kind: 'status', status }) },
-				{},
-				new RegExp(`rejected the request \\(${status}\\)`),
-			],
-		),
-		['501 not implemented', { datasets: { engage: { count: 10 } }, faults: () => ({ kind: 'status', status: 501 }) }, {}, /\(501\)/],
+		...[400, 405, 409, 410, 413, 422].map((status) => [
+			`${status} injected`,
+			{ datasets: { engage: { count: 10 } }, faults: () => ({ kind: 'status', status }) },
+			{},
+			new RegExp(`rejected the request \\(${status}\\)`),
+		]),
+		[
+			'501 not implemented',
+			{ datasets: { engage: { count: 10 } }, faults: () => ({ kind: 'status', status: 501 }) },
+			{},
+			/\(501\)/,
+		],
 	];
 	test.each(cases)('%s: one request, a clear error', async (_label, serverOptions, credentialOverrides, message) => {
 		const server = await startStandin(serverOptions);
@@ -137,15 +161,10 @@ describe('refusals are not retried', () => {
 });
 
 describe('cancelling the execution stops the export promptly', () => {
-	const measure = async (
-		label: string,
-		serverOptions: Record<string, unknown>,
-		parameters: Record<string, unknown>,
-		waitBeforeCancel: (server: { stats: { exportRequests: number } }) => Promise<void>,
-	) => {
+	const measure = async (label, serverOptions, parameters, waitBeforeCancel) => {
 		const server = await startStandin(serverOptions);
-		const arrivals: number[] = [];
-		(server as unknown as { httpServer: import('http').Server }).httpServer.on('request', () => arrivals.push(Date.now()));
+		const arrivals = [];
+		server.httpServer.on('request', () => arrivals.push(Date.now()));
 		try {
 			let cancelledAt = 0;
 			const result = await runExport(server, parameters, {
@@ -172,41 +191,60 @@ describe('cancelling the execution stops the export promptly', () => {
 			await server.close();
 		}
 	};
-	const whenRequested = (n: number, extraMs = 150) => async (server: { stats: { exportRequests: number } }) => {
-		for (let i = 0; i < 200 && server.stats.exportRequests < n; i++) await new Promise((r) => setTimeout(r, 10));
-		await new Promise((r) => setTimeout(r, extraMs));
-	};
+	const whenRequested =
+		(n, extraMs = 150) =>
+		async (server) => {
+			for (let i = 0; i < 200 && server.stats.exportRequests < n; i++) await new Promise((r) => setTimeout(r, 10));
+			await new Promise((r) => setTimeout(r, extraMs));
+		};
 
 	test('while a response is stalled mid-body (JSON page)', async () => {
-		await measure('stalled JSON page', { datasets: { engage: { count: 500 } }, faults: () => ({ kind: 'stall' }) },
-			json({ timeout: 60_000, retries: 4, concurrency: 4 }), whenRequested(1));
+		await measure(
+			'stalled JSON page',
+			{ datasets: { engage: { count: 500 } }, faults: () => ({ kind: 'stall' }) },
+			json({ timeout: 60_000, retries: 4, concurrency: 4 }),
+			whenRequested(1),
+		);
 	});
 
 	test('while a response is slow to start', async () => {
-		await measure('slow response', { datasets: { engage: { count: 500 } }, faults: () => ({ kind: 'slow', delayMs: 30_000 }) },
-			json({ timeout: 60_000 }), whenRequested(1));
+		await measure(
+			'slow response',
+			{ datasets: { engage: { count: 500 } }, faults: () => ({ kind: 'slow', delayMs: 30_000 }) },
+			json({ timeout: 60_000 }),
+			whenRequested(1),
+		);
 	});
 
 	test('while a Retry-After backoff sleeps (30 s asked)', async () => {
-		await measure('Retry-After 30 s sleep', { datasets: { engage: { count: 500 } }, faults: () => ({ kind: 'status', status: 503, retryAfter: '30' }) },
-			json({ retries: 4 }), whenRequested(1));
+		await measure(
+			'Retry-After 30 s sleep',
+			{ datasets: { engage: { count: 500 } }, faults: () => ({ kind: 'status', status: 503, retryAfter: '30' }) },
+			json({ retries: 4 }),
+			whenRequested(1),
+		);
 	});
 
 	// A timer left behind would keep a cancelled run's closure (and the process) alive for up to 60 s.
 	test('a cancelled run leaves no backoff timer behind', async () => {
-		const server = await startStandin({ datasets: { engage: { count: 50 } }, faults: () => ({ kind: 'status', status: 503, retryAfter: '30' }) });
+		const server = await startStandin({
+			datasets: { engage: { count: 50 } },
+			faults: () => ({ kind: 'status', status: 503, retryAfter: '30' }),
+		});
 		// Timers of 10 s or more set during the run, until they fire or are cleared.
-		const pending = new Set<unknown>();
+		const pending = new Set();
 		const realSet = global.setTimeout;
 		const realClear = global.clearTimeout;
-		global.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...rest: unknown[]) => {
-			const timer: unknown = realSet((...a: unknown[]) => (pending.delete(timer), fn(...a)), ms, ...rest);
+		global.setTimeout = (fn, ms, ...rest) => {
+			const timer = realSet((...a) => (pending.delete(timer), fn(...a)), ms, ...rest);
 			if ((ms ?? 0) >= 10_000) pending.add(timer);
 			return timer;
-		}) as typeof setTimeout;
-		global.clearTimeout = ((timer: Parameters<typeof clearTimeout>[0]) => (pending.delete(timer), realClear(timer))) as typeof clearTimeout;
+		};
+		global.clearTimeout = (timer) => (pending.delete(timer), realClear(timer));
 		try {
-			const result = await runExport(server, json({ retries: 4 }), { onStart: (cancel) => void whenRequested(1)(server).then(cancel) });
+			const result = await runExport(server, json({ retries: 4 }), {
+				onStart: (cancel) => void whenRequested(1)(server).then(cancel),
+			});
 			expect(result.status).not.toBe('success');
 		} finally {
 			global.setTimeout = realSet;
@@ -220,21 +258,32 @@ describe('cancelling the execution stops the export promptly', () => {
 	test('while an exponential backoff sleeps', async () => {
 		const restore = shrinkRetryTiming({ baseDelayMs: 20_000, maxDelayMs: 20_000 });
 		try {
-			await measure('exponential backoff sleep', { datasets: { engage: { count: 500 } }, faults: () => ({ kind: 'status', status: 502 }) },
-				json({ retries: 4 }), whenRequested(1));
+			await measure(
+				'exponential backoff sleep',
+				{ datasets: { engage: { count: 500 } }, faults: () => ({ kind: 'status', status: 502 }) },
+				json({ retries: 4 }),
+				whenRequested(1),
+			);
 		} finally {
 			restore();
 		}
 	});
 
 	test('in the middle of a long healthy export', async () => {
-		await measure('long export, 8 parallel pages', { datasets: { engage: { count: 200_000 } }, latencyMs: 20 },
-			{ ...json({ concurrency: 8 }), pageSize: 500 }, whenRequested(20, 0));
+		await measure(
+			'long export, 8 parallel pages',
+			{ datasets: { engage: { count: 200_000 } }, latencyMs: 20 },
+			{ ...json({ concurrency: 8 }), pageSize: 500 },
+			whenRequested(20, 0),
+		);
 	});
 
 	test('while the whole-export CSV stream is stalled', async () => {
-		await measure('stalled CSV stream', { datasets: { engage: { count: 5000 } }, faults: () => ({ kind: 'stall' }) },
-			{ datasetId: 'engage', format: 'csv', returnAll: true, pageSize: 100, options: { timeout: 60_000 } }, whenRequested(1));
+		await measure(
+			'stalled CSV stream',
+			{ datasets: { engage: { count: 5000 } }, faults: () => ({ kind: 'stall' }) },
+			{ datasetId: 'engage', format: 'csv', returnAll: true, pageSize: 100, options: { timeout: 60_000 } },
+			whenRequested(1),
+		);
 	});
-
 });

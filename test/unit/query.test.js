@@ -1,6 +1,8 @@
-import { exportPath, exportQueryString, toEpochMs } from '../../nodes/shared/query';
+// @ts-check
+'use strict';
+const { exportPath, exportQueryString, toEpochMs } = require('../../nodes/shared/query');
 
-const invalid = (field: string, problem: string) => new Error(`${field} ${problem}`);
+const invalid = (field, problem) => new Error(`${field} ${problem}`);
 
 describe('export URL', () => {
 	test('the dataset ID is one encoded path segment, whatever it holds', () => {
@@ -11,15 +13,23 @@ describe('export URL', () => {
 
 	test('query parameters are encoded, in a fixed order, and unset ones are left out', () => {
 		expect(exportQueryString({})).toBe('');
-		expect(exportQueryString({ filter: 'A & B / C', start: 1, end: 2, segmentationId: 's 1', segmentId: '1PPOO' }, { page: 3, pageSize: 100 })).toBe(
-			'?filter=A%20%26%20B%20%2F%20C&start=1&end=2&segmentationId=s%201&segmentId=1PPOO&pageSize=100&page=3',
-		);
+		expect(
+			exportQueryString(
+				{ filter: 'A & B / C', start: 1, end: 2, segmentationId: 's 1', segmentId: '1PPOO' },
+				{ page: 3, pageSize: 100 },
+			),
+		).toBe('?filter=A%20%26%20B%20%2F%20C&start=1&end=2&segmentationId=s%201&segmentId=1PPOO&pageSize=100&page=3');
 		expect(exportQueryString({ segmentId: 'x' })).toBe('?segmentId=x');
+	});
+
+	test('includeGeo is sent as true only when it is on', () => {
+		expect(exportQueryString({ includeGeo: true }, { page: 0, pageSize: 5 })).toBe('?includeGeo=true&pageSize=5&page=0');
+		expect(exportQueryString({ includeGeo: undefined })).toBe('');
 	});
 });
 
 describe('toEpochMs', () => {
-	const ms = (value: unknown, zone = 'UTC') => toEpochMs(value, 'Start', zone, invalid);
+	const ms = (value, zone = 'UTC') => toEpochMs(value, 'Start', zone, invalid);
 
 	test('empty values mean "not set"', () => {
 		expect(ms(undefined)).toBeUndefined();

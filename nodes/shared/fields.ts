@@ -1,0 +1,215 @@
+import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import type { ExportEntity } from './query';
+import { MAX_CONCURRENCY, MAX_PAGE_SIZE } from './query';
+
+/** The fields every export node shows, worded for what it exports: one fix here reaches all of them. */
+
+const NOUNS: Record<ExportEntity, { one: string; many: string; title: string; segment: string }> = {
+	accounts: { one: 'account', many: 'accounts', title: 'Accounts', segment: 'High Value Accounts' },
+	users: { one: 'user', many: 'users', title: 'Users', segment: 'Frequent Visitors' },
+};
+
+export function exportFields(entity: ExportEntity): INodeProperties[] {
+	const { one, many, title, segment } = NOUNS[entity];
+	return [
+		// One operation; its action is what n8n's nodes panel and agent tools list under the node.
+		{
+			displayName: 'Operation',
+			name: 'operation',
+			type: 'options',
+			noDataExpression: true,
+			options: [
+				{
+					name: 'Export',
+					value: 'export',
+					action: `Export ${many}`,
+					description: `Export the ${many} of a dataset`,
+				},
+			],
+			default: 'export',
+		},
+		{
+			displayName: 'Dataset ID',
+			name: 'datasetId',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'e.g. engage',
+			description: 'The name or identifier of the Personalization dataset to export from',
+		},
+		{
+			displayName: 'Format',
+			name: 'format',
+			type: 'options',
+			options: [
+				{ name: 'JSON', value: 'json', description: `One output item per ${one}` },
+				{
+					name: 'CSV',
+					value: 'csv',
+					description: 'One output item holding the export as a CSV file',
+				},
+			],
+			default: 'json',
+		},
+		{
+			displayName: 'Return All',
+			name: 'returnAll',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to return all results or only up to a given limit',
+		},
+		{
+			displayName: 'Limit',
+			name: 'limit',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 50,
+			description: 'Max number of results to return',
+			displayOptions: { show: { returnAll: [false] } },
+		},
+		{
+			displayName: 'Page Size',
+			name: 'pageSize',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: MAX_PAGE_SIZE },
+			default: 1000,
+			description:
+				'Records asked for per request. The service may send fewer per page; the export still ends only at an empty page. A CSV export of everything comes in one request and ignores it.',
+		},
+		{
+			displayName: 'Options',
+			name: 'options',
+			type: 'collection',
+			placeholder: 'Add option',
+			default: {},
+			options: [
+				{
+					displayName: `Deduplicate ${title}`,
+					name: 'deduplicate',
+					type: 'boolean',
+					default: true,
+					description: `Whether to keep one item per ${one} name when the service sends a ${one} more than once: the last one sent, which is the most current (JSON only)`,
+				},
+				{
+					displayName: 'End',
+					name: 'end',
+					type: 'dateTime',
+					default: '',
+					description:
+						'End of the window for engagement statistics. Also takes epoch milliseconds from an expression.',
+				},
+				{
+					displayName: 'Filter (Segment Name or ID)',
+					name: 'filter',
+					type: 'string',
+					default: '',
+					placeholder: `e.g. ${segment}`,
+					description: `Only ${many} in this segment, by its name or ID`,
+				},
+				...(entity === 'users' ? [includeGeoField] : []),
+				{
+					displayName: 'Parallel Requests',
+					name: 'concurrency',
+					type: 'number',
+					typeOptions: { minValue: 1, maxValue: MAX_CONCURRENCY },
+					default: 4,
+					description:
+						'Pages requested at once. More is faster against a distant service; 1 asks one page at a time.',
+				},
+				{
+					displayName: 'Put Output File in Field',
+					name: 'binaryPropertyName',
+					type: 'string',
+					default: 'data',
+					description: 'The binary field of the output item that holds the CSV file',
+					displayOptions: { show: { '/format': ['csv'] } },
+				},
+				{
+					displayName: 'Retries',
+					name: 'retries',
+					type: 'number',
+					typeOptions: { minValue: 0, maxValue: 10 },
+					default: 4,
+					description:
+						'Times a request is tried again after a rate limit (429), a server error (5xx), a dropped connection or a timeout, waiting longer each time',
+				},
+				{
+					displayName: 'Segment ID',
+					name: 'segmentId',
+					type: 'string',
+					default: '',
+					placeholder: 'e.g. 1PPOO',
+					description: `Only ${many} in this segment`,
+				},
+				{
+					displayName: 'Segmentation ID',
+					name: 'segmentationId',
+					type: 'string',
+					default: '',
+					placeholder: 'e.g. tiers',
+					description: `Only ${many} in this segmentation`,
+				},
+				{
+					displayName: 'Start',
+					name: 'start',
+					type: 'dateTime',
+					default: '',
+					description:
+						'Start of the window for engagement statistics. Also takes epoch milliseconds from an expression.',
+				},
+				{
+					displayName: 'Start Page',
+					name: 'page',
+					type: 'number',
+					typeOptions: { minValue: 0 },
+					default: 0,
+					description:
+						'Zero-based page to start from. With Limit equal to Page Size, an expression here fetches one page per run (for loops).',
+				},
+				{
+					displayName: 'Timeout',
+					name: 'timeout',
+					type: 'number',
+					typeOptions: { minValue: 1 },
+					default: 60000,
+					description:
+						'Milliseconds to wait for the service before a request is abandoned and tried again',
+				},
+			],
+		},
+	];
+}
+
+const includeGeoField: INodeProperties = {
+	displayName: 'Include Geo',
+	name: 'includeGeo',
+	type: 'boolean',
+	default: false,
+	description: "Whether to include each user's location details (sent as includeGeo=true)",
+};
+
+/**
+ * What every export node's description shares: the fields, one credential, one input and output.
+ * (n8n's lint wants icon, subtitle and usableAsTool written in each node's own description.)
+ */
+export function exportNodeBasics(
+	entity: ExportEntity,
+): Pick<
+	INodeTypeDescription,
+	'group' | 'version' | 'inputs' | 'outputs' | 'credentials' | 'properties'
+> {
+	return {
+		group: ['input'],
+		version: 1,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'evergageApi', required: true }],
+		properties: exportFields(entity),
+	};
+}
+
+// Before a dataset is set, a new node reads "Export as JSON", not "Dataset  as JSON".
+export const EXPORT_SUBTITLE =
+	'={{($parameter["datasetId"] ? "Dataset " + $parameter["datasetId"] + " as " : "Export as ") + $parameter["format"].toUpperCase()}}';

@@ -1,0 +1,62 @@
+// @ts-check
+'use strict';
+/** The package's node and credential, from source, in n8n-core's engine, against a stand-in server. */
+
+const { EvergageApi } = require('../../credentials/EvergageApi.credentials');
+const { EvergageAccountExport } = require('../../nodes/EvergageAccountExport/EvergageAccountExport.node');
+const { EvergageUserExport } = require('../../nodes/EvergageUserExport/EvergageUserExport.node');
+const { createEngine, PACKAGE } = require('./engine');
+const standin = require('./standin');
+
+const engine = createEngine({
+	nodeClasses: [EvergageAccountExport, EvergageUserExport],
+	credentialClasses: [EvergageApi],
+});
+
+const EXPORT_NODE_TYPE = `${PACKAGE}.evergageAccountExport`;
+/** The export node of each entity: the suites that hold for both run once per entity. */
+const EXPORT_NODE_TYPES = { accounts: EXPORT_NODE_TYPE, users: `${PACKAGE}.evergageUserExport` };
+
+const { startStandin, expectedAccounts, expectedUsers, DEFAULT_CREDENTIALS, SEGMENTS } = standin;
+
+function credentialsFor(server, overrides = {}) {
+	return {
+		evergageApi: {
+			accountName: 'demo',
+			instance: 'us-1',
+			apiKeyId: DEFAULT_CREDENTIALS.apiKeyId,
+			apiSecretKey: DEFAULT_CREDENTIALS.apiSecretKey,
+			baseUrl: server.url,
+			...overrides,
+		},
+	};
+}
+
+/**
+ * Runs an export node once (the account node unless `options.entity` is 'users'), on `input` items,
+ * with the stand-in's credentials unless told otherwise.
+ */
+async function runExport(server, parameters, options = {}) {
+	return await engine.runNode({
+		type: EXPORT_NODE_TYPES[options.entity ?? 'accounts'],
+		parameters,
+		credentials: options.credentials ?? credentialsFor(server),
+		input: options.input,
+		continueOnFail: options.continueOnFail,
+		timezone: options.timezone,
+		onStart: options.onStart,
+	});
+}
+
+module.exports = {
+	engine,
+	EXPORT_NODE_TYPE,
+	EXPORT_NODE_TYPES,
+	credentialsFor,
+	runExport,
+	startStandin,
+	expectedAccounts,
+	expectedUsers,
+	DEFAULT_CREDENTIALS,
+	SEGMENTS,
+};
