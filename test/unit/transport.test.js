@@ -2,7 +2,7 @@
 'use strict';
 const { backoffMs, evergageOrigin, retryAfterMs, retryTiming } = require('../../nodes/shared/transport');
 
-const node = { name: 'Export' };
+const node = /** @type {import('n8n-workflow').INode} */ (/** @type {unknown} */ ({ name: 'Export' }));
 const origin = (credentials) => evergageOrigin(credentials, node);
 
 describe('evergageOrigin', () => {
