@@ -138,7 +138,7 @@ async function lightTheme(browser, url, login) {
 	await save(panel, 'nodes-panel.png', { maxHeight: 300 });
 
 	// the node's actions, then the action added: a new node's parameters with their defaults
-	await page.keyboard.press('Enter');
+	await page.locator('[data-test-id=node-creator-item-name]', { hasText: NODE_NAME }).click();
 	await page.waitForTimeout(800);
 	await save(panel, 'actions.png', { maxHeight: 420 });
 	await page.locator('[data-test-id=node-creator-item-name]', { hasText: 'Export accounts' }).click();
