@@ -28,6 +28,13 @@ const ODD_DATASETS = [
 
 const base = { datasetId: 'engage', format: 'json', returnAll: true, pageSize: 100 };
 
+/**
+ * One bad input: the field, the value as shown, what the node gets, and either the error it must
+ * give or what it must send instead.
+ * @typedef {{ field: string, value: string, parameters?: Record<string, any>, options?: Record<string, any>,
+ *   credentials?: Record<string, any>, error?: RegExp, sends?: Record<string, any> }} BadInput
+ */
+/** @type {BadInput[]} */
 const CASES = [
 	// Dataset ID
 	{ field: 'Dataset ID', value: 'empty', parameters: { datasetId: '' }, error: /Dataset ID.* is (empty|required)/ },
@@ -217,8 +224,10 @@ describe.each(['accounts', 'users'])('bad input to the %s export, through the n8
 			connects.push(typeof target === 'object' ? `${target.host}:${target.port}` : String(target));
 			return originalConnect.apply(this, args);
 		};
+		// @ts-ignore a recording wrapper with lookup's own (overloaded) signature
 		dns.lookup = (...args) => {
 			lookups.push(String(args[0]));
+			// @ts-ignore
 			return originalLookup(...args);
 		};
 	});
@@ -287,6 +296,7 @@ describe("the credential's Base URL", () => {
 	afterAll(async () => await server.close());
 
 	const host = () => new URL(server.url).host;
+	/** @type {Array<[string, () => string, RegExp | null]>} */
 	const cases = [
 		['ftp scheme', () => `ftp://${host()}`, /must start with https:\/\/ or http:\/\//],
 		['file scheme', () => 'file:///etc/passwd', /must start with https:\/\/ or http:\/\//],

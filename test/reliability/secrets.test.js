@@ -71,7 +71,7 @@ beforeAll(async () => {
 		);
 	});
 	await new Promise((resolve) => echo.listen(0, '127.0.0.1', () => resolve()));
-	echoUrl = `http://127.0.0.1:${echo.address().port}`;
+	echoUrl = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (echo.address()).port}`;
 	redirect = http.createServer((req, res) => {
 		if (req.url?.startsWith('/target')) {
 			redirectTargetHits.push(String(req.headers.authorization ?? ''));
@@ -83,7 +83,7 @@ beforeAll(async () => {
 		res.end();
 	});
 	await new Promise((resolve) => redirect.listen(0, '127.0.0.1', () => resolve()));
-	redirectUrl = `http://127.0.0.1:${redirect.address().port}`;
+	redirectUrl = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (redirect.address()).port}`;
 });
 
 afterAll(async () => {
@@ -113,14 +113,17 @@ const json = (datasetId = 'engage', options = {}) => ({
 	options: { retries: 2, timeout: 200, concurrency: 2, ...options },
 });
 
+/** @type {Array<[string, () => Record<string, any>]>} */
 const PATHS = [
 	['401 wrong key pair', () => ({ credentials: { apiSecretKey: `${SECRET}-wrong` } })],
 	['403 forbidden dataset', () => ({ parameters: json('restricted') })],
 	['404 unknown dataset', () => ({ parameters: json('missing') })],
-	...[429, 500, 502, 503, 504].map((status) => [
-		`${status} past the retry budget`,
-		() => ({ faults: () => ({ kind: 'status', status, retryAfter: '0' }) }),
-	]),
+	...[429, 500, 502, 503, 504].map((status) =>
+		/** @type {[string, () => Record<string, any>]} */ ([
+			`${status} past the retry budget`,
+			() => ({ faults: () => ({ kind: 'status', status, retryAfter: '0' }) }),
+		]),
+	),
 	['429 Retry-After too long', () => ({ faults: () => ({ kind: 'status', status: 429, retryAfter: '99999' }) })],
 	['400 injected', () => ({ faults: () => ({ kind: 'status', status: 400 }) })],
 	['reset mid-body', () => ({ faults: () => ({ kind: 'reset' }) })],
@@ -223,11 +226,11 @@ describe('the credential Test', () => {
 		}
 	});
 
-	test.each([
+	test.each(/** @type {Array<[string, Record<string, any>, number]>} */ ([
 		['a valid pair', {}, 200],
 		['a wrong secret', { apiSecretKey: `${SECRET}-wrong` }, 401],
 		['a token without API access', { apiAccess: false }, 403],
-	])(
+	]))(
 		'the Test request with %s: status as the rules expect, no secret in what comes back',
 		async (_label, overrides, status) => {
 			const { apiAccess, ...credentialOverrides } = overrides;

@@ -170,7 +170,7 @@ function captureLogs(options = {}) {
 	}
 
 	// jest's BufferedConsole has streams of its own; in band, console._stdout is process.stdout.
-	const withStreams = console;
+	const withStreams = /** @type {Console & { _stdout?: NodeJS.WritableStream, _stderr?: NodeJS.WritableStream }} */ (console);
 	const streams = new Map();
 	streams.set(process.stdout, { source: 'process.stdout/stderr', passOn: !options.quiet });
 	streams.set(process.stderr, { source: 'process.stdout/stderr', passOn: !options.quiet });

@@ -674,7 +674,8 @@ function generateAccounts(options = {}) {
   /** @type {AccountRecord[]} */
   const records = new Array(plan.length);
   for (let p = 0; p < plan.length; p++) {
-    records[p] = exportRecord(plan.accounts ? plan.accounts[p] : p, plan.versions ? plan.versions[p] : 0, ctx);
+    // an account or, for entity 'users', a user: both read the same way by the callers
+    records[p] = /** @type {AccountRecord} */ (exportRecord(plan.accounts ? plan.accounts[p] : p, plan.versions ? plan.versions[p] : 0, ctx));
   }
   return records;
 }
@@ -911,7 +912,7 @@ const DIGITS = /^\d+$/;
 
 /**
  * @param {URLSearchParams} params
- * @returns {{ error: string } | { error: null, start?: number, end?: number, pageSize?: number, page: number }}
+ * @returns {{ error: string | null, start?: number, end?: number, pageSize?: number, page?: number }} page is set when error is null
  */
 function parseExportQuery(params) {
   /** @param {string} name */
@@ -1137,7 +1138,7 @@ async function startStandin(options = {}) {
     const contentType = slice.format === 'json' ? 'application/json; charset=utf-8' : 'text/csv; charset=utf-8';
     const chunks = exportBodyChunks(slice, null);
     const first = chunks.next();
-    const firstChunk = first.done ? '' : first.value;
+    const firstChunk = first.done ? '' : /** @type {string} */ (first.value);
     const second = first.done ? first : chunks.next();
     if (second.done) {
       // Small body: one write with a Content-Length.
@@ -1150,7 +1151,7 @@ async function startStandin(options = {}) {
     res.writeHead(200, { 'Content-Type': contentType });
     const rest = (function* () {
       yield firstChunk;
-      yield second.value;
+      yield /** @type {string} */ (second.value);
       yield* chunks;
     })();
     const bytes = await writeChunks(res, rest);
