@@ -7,7 +7,7 @@ import type {
 
 import { EXPORT_SUBTITLE, exportNodeBasics } from '../shared/fields';
 import { runPerInputItem } from '../shared/output';
-import { exportItems } from '../shared/records';
+import { exportItems } from '../shared/export';
 
 export class EvergageUserExport implements INodeType {
 	description: INodeTypeDescription = {

@@ -1,32 +1,78 @@
+import { createHash } from 'crypto';
+
 import type { PagePlan } from './query';
+import type { BodyChunks } from './transport';
+import { ServiceDataError } from './transport';
 
 /**
- * Walks an export page by page, `concurrency` requests at a time after the first page, and yields
- * the pages in order.
+ * The walk through an export: pages in order, `concurrency` requests at a time after the first,
+ * and the rules that make it end whatever the service sends.
  *
- * Only an empty page ends the export: the service may cap the page size, so a short page proves
- * nothing. Past the end, at most `concurrency - 1` extra pages are asked for. With a limit, no
- * request is started that full pages already in flight would make useless, so Limit N costs
- * ⌈N / pageSize⌉ requests when pages come back full.
+ * Only an empty page ends an export normally: the service may cap the page size, so a short page
+ * proves nothing. Past the end, at most `concurrency - 1` extra pages are asked for, and they are
+ * aborted as soon as the walk ends. With a limit, no request is started that full pages already in
+ * flight would make useless, so Limit N costs ⌈N / pageSize⌉ requests when pages come back full.
+ *
+ * A service that does not really page would make the walk endless, so the walk also fails:
+ * - on a page whose body is byte for byte one it sent before (by digest, never by samples);
+ * - on a run of pages that add no record not seen before, once the run is at least
+ *   `stalePagesInARow` pages long and holds more records than all distinct records so far (a run
+ *   shorter than that is an export's repeats: "the record appearing last is the most current");
+ * - on a page holding more records than the Page Size asked for;
+ * - past `maxPages` pages or `maxRecords` records.
  */
+export const walkBounds = {
+	maxPages: 100_000,
+	maxRecords: 10_000_000,
+	stalePagesInARow: 3,
+	/** A page body, decompressed, may hold this much per record asked for, plus `bodyBytesBase`… */
+	bodyBytesPerRecord: 32 * 1024,
+	bodyBytesBase: 4 * 1024 * 1024,
+	/** …and never more than this. */
+	maxBodyBytes: 256 * 1024 * 1024,
+};
+
+/** The largest page body (after decompression) read for a page of `pageSize` records. */
+export function pageBodyLimit(pageSize: number): number {
+	return Math.min(
+		walkBounds.maxBodyBytes,
+		walkBounds.bodyBytesBase + pageSize * walkBounds.bodyBytesPerRecord,
+	);
+}
+
+export interface FetchedPage<P> {
+	content: P;
+	/** Digest of the raw body: two equal digests are two equal pages. */
+	digest: string;
+}
+
 export interface PageSource<P> {
-	fetch(page: number, signal: AbortSignal): Promise<P>;
-	/** Records in a page; 0 ends the export. */
-	size(page: P): number;
+	fetch(page: number, signal: AbortSignal): Promise<FetchedPage<P>>;
+	/** Records in a page, asked in page order; 0 ends the export. */
+	size(page: P, index: number): number;
+	/**
+	 * Takes a page's records, in page order. Returns how many of them were not seen before, or
+	 * undefined when the source does not keep track (then only digests and bounds stop the walk).
+	 */
+	take?(page: P, index: number): number | undefined;
 	/** Records still wanted (Infinity for all of them). Asked before each new request. */
 	stillWanted(): number;
-	/** Two pages that say the same: the service is not paging, so walking on would never end. */
-	samePage?(a: P, b: P): boolean;
-	/** The error for a service that repeats a whole page. */
-	repeatedPageError(page: number): Error;
+	/** The error the walk fails with, for this item. */
+	failure(message: string, description: string): Error;
 }
+
+const NOT_PAGING =
+	'The service does not seem to page this export, so it would never end. Nothing was output for this item. Try another Page Size, or contact Salesforce support if it persists.';
 
 export async function* exportPages<P>(plan: PagePlan, source: PageSource<P>): AsyncGenerator<P> {
 	const stop = new AbortController();
-	const inFlight: Array<Promise<{ page: P } | { error: unknown }>> = [];
+	const inFlight: Array<Promise<{ page: FetchedPage<P> } | { error: unknown }>> = [];
 	let nextPage = plan.firstPage;
-	let previous: P | undefined;
-	let failed = false;
+	let pagesRead = 0;
+	let recordsRead = 0;
+	let distinct = 0;
+	let staleRun = { pages: 0, records: 0 };
+	const digests = new Map<string, number>();
 
 	const worthStarting = () => source.stillWanted() - inFlight.length * plan.pageSize > 0;
 	const start = () => {
@@ -42,28 +88,104 @@ export async function* exportPages<P>(plan: PagePlan, source: PageSource<P>): As
 	try {
 		while (true) {
 			// The first page goes alone: a refused request (401, 404…) or a one-page export costs one request.
-			const window = previous === undefined ? 1 : plan.concurrency;
-			while (inFlight.length < window && worthStarting()) start();
+			const window = pagesRead === 0 ? 1 : plan.concurrency;
+			while (
+				inFlight.length < window &&
+				pagesRead + inFlight.length < walkBounds.maxPages &&
+				worthStarting()
+			) {
+				start();
+			}
 			const head = inFlight.shift();
-			if (head === undefined) return;
+			if (head === undefined) {
+				if (pagesRead >= walkBounds.maxPages && worthStarting()) {
+					throw source.failure(
+						`The export passed ${walkBounds.maxPages.toLocaleString('en-US')} pages, the node's bound`,
+						`Stopped before page ${nextPage}. Nothing was output for this item. Raise Page Size, narrow the export with a Filter, or set a Limit.`,
+					);
+				}
+				return;
+			}
 			const outcome = await head;
-			if ('error' in outcome) {
-				failed = true;
-				throw outcome.error;
+			if ('error' in outcome) throw outcome.error;
+			const index = plan.firstPage + pagesRead++;
+			const { content, digest } = outcome.page;
+			const size = source.size(content, index);
+			if (size === 0) return;
+			if (size > plan.pageSize) {
+				throw source.failure(
+					`Evergage sent ${size} records for page ${index}, more than the Page Size of ${plan.pageSize} asked for`,
+					NOT_PAGING,
+				);
 			}
-			const page = outcome.page;
-			if (source.size(page) === 0) return;
-			if (previous !== undefined && source.samePage?.(previous, page)) {
-				failed = true;
-				throw source.repeatedPageError(nextPage - inFlight.length - 1);
+			const earlier = digests.get(digest);
+			if (earlier !== undefined) {
+				throw source.failure(
+					`Evergage sent page ${index} with the same content as page ${earlier}: it does not seem to page this export`,
+					NOT_PAGING,
+				);
 			}
-			previous = page;
-			yield page;
+			digests.set(digest, index);
+			recordsRead += size;
+			if (recordsRead > walkBounds.maxRecords) {
+				throw source.failure(
+					`The export passed ${walkBounds.maxRecords.toLocaleString('en-US')} records, the node's bound`,
+					`Stopped at page ${index}. Nothing was output for this item. Narrow the export with a Filter or Start and End, or set a Limit.`,
+				);
+			}
+			const added = source.take?.(content, index);
+			if (added !== undefined) {
+				distinct += added;
+				staleRun =
+					added > 0
+						? { pages: 0, records: 0 }
+						: { pages: staleRun.pages + 1, records: staleRun.records + size };
+				if (staleRun.pages >= walkBounds.stalePagesInARow && staleRun.records > distinct) {
+					throw source.failure(
+						`Evergage sent no new record in ${staleRun.pages} pages up to page ${index}: it does not seem to page this export`,
+						NOT_PAGING,
+					);
+				}
+			}
+			yield content;
 		}
 	} finally {
-		// Pages still in flight are not wanted: stop their retries and drop their results. On a clean
-		// end, let them land first, so that no request of this export outlives it.
+		// Pages still in flight are not wanted: abort them. Every wait of the door ends on that
+		// signal, so this settles at once; it leaves no request of this export running behind it.
 		stop.abort();
-		if (!failed) await Promise.all(inFlight);
+		await Promise.all(inFlight);
 	}
+}
+
+/** A page body, whole, refused past `maxBytes`; with the digest of its bytes. */
+export async function readPageBody(
+	body: BodyChunks,
+	maxBytes: number,
+	page: number,
+): Promise<{ bytes: Buffer; digest: string }> {
+	const chunks: Buffer[] = [];
+	const hash = createHash('sha1');
+	let size = 0;
+	for await (const chunk of body) {
+		size += chunk.length;
+		if (size > maxBytes) {
+			throw new ServiceDataError(
+				`Evergage sent more than ${formatBytes(maxBytes)} for page ${page}, the node's bound for one page`,
+				`Nothing was output for this item. Lower Page Size: a page may hold ${formatBytes(walkBounds.bodyBytesPerRecord)} per record asked for plus ${formatBytes(walkBounds.bodyBytesBase)}, and never more than ${formatBytes(walkBounds.maxBodyBytes)}.`,
+			);
+		}
+		hash.update(chunk);
+		chunks.push(chunk);
+	}
+	return {
+		bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size),
+		digest: hash.digest('hex'),
+	};
+}
+
+export function formatBytes(bytes: number): string {
+	const mib = bytes / (1024 * 1024);
+	return mib >= 1
+		? `${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB`
+		: `${Math.ceil(bytes / 1024)} KiB`;
 }

@@ -16,7 +16,7 @@ import {
 	trackingLimits,
 } from './changes';
 import type { ExportEntity } from './query';
-import { exportItems } from './records';
+import { exportItems } from './export';
 
 /**
  * One poll of the trigger: the whole export through the same door, pages and dedupe as the export

@@ -170,7 +170,18 @@ type Invalid = (field: string, problem: string, fix: string) => Error;
 /** Text that is sent as given; empty or null means "not set". */
 function textValue(value: unknown, field: string, invalid: Invalid): string | undefined {
 	if (value === undefined || value === null || value === '') return undefined;
-	if (typeof value === 'string') return value;
+	if (typeof value === 'string') {
+		try {
+			encodeURIComponent(value);
+		} catch {
+			throw invalid(
+				field,
+				'contains a character that cannot be sent (half of a surrogate pair)',
+				'Retype the value, or check the expression that builds it: a text was cut inside an emoji or another character outside the Basic Multilingual Plane.',
+			);
+		}
+		return value;
+	}
 	if (typeof value === 'number' && Number.isFinite(value)) return String(value);
 	throw invalid(
 		field,

@@ -1,18 +1,36 @@
 import type {
 	ICredentialDataDecryptedObject,
-	IExecuteFunctions,
 	IHttpRequestOptions,
 	INode,
 	JsonObject,
 } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
+import { evergageOrigin } from './origin';
+import type { Redactor } from './secrets';
+import { redactorFor } from './secrets';
+
+export { evergageOrigin } from './origin';
+
 /** The one door to Evergage: origin from the credential, Basic auth, timeout, retries, errors. */
 
 const CREDENTIAL_TYPE = 'evergageApi';
 
-// Letters, digits and hyphens only: user text must never be able to choose the host that gets the key pair.
-const DNS_LABEL = /^[A-Za-z0-9-]{1,63}$/;
+/** What the door needs of n8n: satisfied by IExecuteFunctions and IPollFunctions alike. */
+export interface EvergageContext {
+	getCredentials<T extends object = ICredentialDataDecryptedObject>(
+		type: string,
+		itemIndex?: number,
+	): Promise<T>;
+	getNode(): INode;
+	helpers: {
+		httpRequestWithAuthentication(
+			credentialsType: string,
+			requestOptions: IHttpRequestOptions,
+		): Promise<unknown>;
+	};
+	getExecutionCancelSignal?(): AbortSignal | undefined;
+}
 
 /** Delays of the retry loop. Tests shorten them; a node never changes them. */
 export const retryTiming = {
@@ -35,176 +53,118 @@ export interface EvergageResponse {
 	body: unknown;
 }
 
+/** A response body as it arrives: chunks, decompressed, watched for silence and for the stop signal. */
+export type BodyChunks = AsyncIterable<Buffer>;
+
 export interface EvergageRequest<T> {
 	/** Path and query, already encoded: `/api/dataset/x/accounts.json?page=0`. */
 	pathAndQuery: string;
-	/** 'stream' hands the open body to `read`; 'arraybuffer' hands it a Buffer. */
-	encoding: 'arraybuffer' | 'stream';
 	/** What a 404 means for this request, in words a user can act on. */
 	notFoundMessage: string;
-	/** Consumes a 2xx body. Throw `IncompleteBodyError` to have the request tried again. */
-	read: (response: EvergageResponse) => Promise<T>;
-	/** Stops retries of a request whose result is no longer wanted. */
+	/**
+	 * Consumes a 2xx body. Throw `IncompleteBodyError` to have the request tried again, or
+	 * `ServiceDataError` for a body that no retry can mend.
+	 */
+	read: (body: BodyChunks) => Promise<T>;
+	/** Aborts the request (and stops its retries) once its result is no longer wanted. */
 	signal?: AbortSignal;
+}
+
+/** A 2xx body that ended early or does not parse: the request is worth another try. */
+export class IncompleteBodyError extends Error {}
+
+/** A 2xx body that is complete but unusable (too large, wrong shape): trying again will not help. */
+export class ServiceDataError extends Error {
+	constructor(
+		message: string,
+		readonly description: string,
+	) {
+		super(message);
+	}
 }
 
 class EvergageFailure {
 	constructor(readonly nodeError: NodeApiError) {}
 }
 
-/** A 2xx body that ended early or does not parse: the request is worth another try. */
-export class IncompleteBodyError extends Error {}
+/** Thrown into requests whose result is no longer wanted; never reaches a user. */
+export class StoppedError extends Error {}
 
 export interface EvergageClient {
 	get<T>(request: EvergageRequest<T>): Promise<T>;
+	/** Redaction of every form of this credential's key pair. */
+	redactor: Redactor;
+	/** An error for this item whose message and description are redacted. */
+	failure(message: string, description: string): NodeApiError;
 }
 
-/** https://<account>.<instance>.evergage.com, or the credential's Base URL, validated before any request. */
-export function evergageOrigin(credentials: ICredentialDataDecryptedObject, node: INode): string {
-	const baseUrl = typeof credentials.baseUrl === 'string' ? credentials.baseUrl.trim() : '';
-	if (baseUrl !== '') return baseUrlOrigin(baseUrl, node);
-	for (const [field, label] of [
-		['accountName', 'Account Name'],
-		['instance', 'Instance'],
-	] as const) {
-		const value = credentials[field];
-		if (typeof value !== 'string' || !DNS_LABEL.test(value)) {
-			throw new NodeOperationError(
-				node,
-				`The credential's ${label} must be letters, digits and hyphens only`,
-				{
-					description: `Copy it from the Gears URL: in https://demo.us-1.evergage.com/ the Account Name is "demo" and the Instance is "us-1". Got ${describeValue(value)}.`,
-				},
-			);
-		}
-	}
-	return `https://${credentials.accountName}.${credentials.instance}.evergage.com`;
-}
-
-function baseUrlOrigin(baseUrl: string, node: INode): string {
-	const fix = 'Use an origin such as https://proxy.example.com, or leave Base URL empty.';
-	let url: URL;
-	try {
-		url = new URL(baseUrl);
-	} catch {
-		throw new NodeOperationError(node, "The credential's Base URL is not a valid URL", {
-			description: fix,
-		});
-	}
-	if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-		throw new NodeOperationError(
-			node,
-			"The credential's Base URL must start with https:// or http://",
-			{
-				description: fix,
-			},
-		);
-	}
-	if (url.username !== '' || url.password !== '') {
-		throw new NodeOperationError(
-			node,
-			"The credential's Base URL must not contain a user name or password",
-			{
-				description: `The API Key ID and Secret go in their own fields. ${fix}`,
-			},
-		);
-	}
-	if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-		throw new NodeOperationError(
-			node,
-			"The credential's Base URL must be an origin, without a path or query",
-			{
-				description: fix,
-			},
-		);
-	}
-	return url.origin;
-}
-
-function describeValue(value: unknown): string {
-	if (value === undefined || value === null || value === '') return 'nothing';
-	const text = JSON.stringify(String(value));
-	return text.length > 70 ? `${text.slice(0, 67)}…"` : text;
-}
-
-/** Everything that would reveal the key pair if it reached a message, an item or a log. */
-function secretsOf(credentials: ICredentialDataDecryptedObject): string[] {
-	const keyId = String(credentials.apiKeyId ?? '');
-	const secret = String(credentials.apiSecretKey ?? '');
-	const pair = `${keyId}:${secret}`;
-	return [pair, Buffer.from(pair).toString('base64'), encodeURIComponent(secret), secret].filter(
-		(value) => value.length >= 4,
-	);
-}
+/** Error bodies are read this far for a message; the rest is not downloaded. */
+const ERROR_BODY_BYTES = 8_192;
 
 export async function evergageClient(
-	context: IExecuteFunctions,
+	context: EvergageContext,
 	itemIndex: number,
 	settings: RequestSettings,
 ): Promise<EvergageClient> {
 	const credentials = await context.getCredentials(CREDENTIAL_TYPE, itemIndex);
 	const node = context.getNode();
 	const origin = evergageOrigin(credentials, node);
-	const secrets = secretsOf(credentials);
-	const redact = (text: string) =>
-		secrets.reduce((safe, secret) => safe.split(secret).join('[redacted]'), text);
+	const redactor = redactorFor(credentials);
 	const cancelSignal = context.getExecutionCancelSignal?.();
 
+	const failure = (message: string, description: string, httpCode?: number): NodeApiError => {
+		const safe = { message: redactor.redact(message), description: redactor.redact(description) };
+		return new NodeApiError(node, { ...safe, ...(httpCode ? { httpCode } : {}) } as JsonObject, {
+			...safe,
+			httpCode: httpCode ? String(httpCode) : undefined,
+			itemIndex,
+		});
+	};
 	// Wrapped so that the retry loop can tell its own verdicts from errors thrown by n8n's helper,
 	// which wraps every failure in a NodeApiError too (one that still holds the request and its headers).
-	const fail = (message: string, description: string, httpCode?: number): EvergageFailure => {
-		const safe = { message: redact(message), description: redact(description) };
-		const error = new NodeApiError(
-			node,
-			{ ...safe, ...(httpCode ? { httpCode } : {}) } as JsonObject,
-			{
-				...safe,
-				httpCode: httpCode ? String(httpCode) : undefined,
-				itemIndex,
-			},
-		);
-		return new EvergageFailure(error);
-	};
+	const fail = (message: string, description: string, httpCode?: number) =>
+		new EvergageFailure(failure(message, description, httpCode));
 
 	async function get<T>(request: EvergageRequest<T>): Promise<T> {
-		const url = origin + request.pathAndQuery;
+		const signals = [cancelSignal, request.signal].filter((s): s is AbortSignal => s !== undefined);
+		const signal = signals.length === 0 ? new AbortController().signal : AbortSignal.any(signals);
 		const options: IHttpRequestOptions = {
 			method: 'GET',
-			url,
+			url: origin + request.pathAndQuery,
 			timeout: settings.timeoutMs,
 			returnFullResponse: true,
 			ignoreHttpStatusErrors: true,
-			encoding: request.encoding,
+			// Always a stream: the door bounds, watches and can abort every body it reads.
+			encoding: 'stream',
 			json: false,
 			// A redirect must not carry the key pair to another host.
 			disableFollowRedirect: true,
+			// n8n 1.x and 2.x hand it to axios, which tears the request (and a body being read) down.
+			abortSignal: signal,
 		};
 		const attempts = settings.maxRetries + 1;
 		// What went wrong last, in words (n8n rewrites messages that hold an error code) and in detail.
 		let lastProblem = '';
 		let lastDetail = '';
 		for (let attempt = 1; attempt <= attempts; attempt++) {
-			throwIfStopped(request.signal);
+			throwIfStopped(cancelSignal, request.signal, node);
 			let waitMs: number | undefined;
 			try {
-				const response = (await context.helpers.httpRequestWithAuthentication.call(
-					context,
-					CREDENTIAL_TYPE,
-					{ ...options },
-				)) as EvergageResponse;
+				const response = await untilAborted(
+					context.helpers.httpRequestWithAuthentication.call(context, CREDENTIAL_TYPE, {
+						...options,
+					}) as Promise<EvergageResponse>,
+					signal,
+				);
 				const status = response.statusCode;
-				if (status >= 200 && status < 300) {
-					if (request.encoding !== 'stream') return await request.read(response);
-					const watch = watchForSilence(response.body, settings.timeoutMs);
-					try {
-						return await Promise.race([request.read(response), watch.silence]);
-					} finally {
-						watch.stop();
-					}
-				}
-				discard(response.body);
+				const body = guardedBody(response.body, settings.timeoutMs, signal);
+				if (status >= 200 && status < 300) return await request.read(body);
+				const bodyText = await readErrorText(body);
 				if (status !== 429 && (status < 500 || status === 501 || status === 505)) {
-					throw fail(...statusMessage(response, request.notFoundMessage), status);
+					throw fail(
+						...statusMessage(status, response.headers, bodyText, request.notFoundMessage, redactor),
+						status,
+					);
 				}
 				lastProblem = status === 429 ? 'rate limited the export (429)' : `answered ${status}`;
 				lastDetail = '';
@@ -218,32 +178,26 @@ export async function evergageClient(
 				}
 			} catch (error) {
 				if (error instanceof EvergageFailure) throw error.nodeError;
-				if (cancelSignal?.aborted)
-					throw new NodeOperationError(node, 'The execution was cancelled');
-				throwIfStopped(request.signal);
+				throwIfStopped(cancelSignal, request.signal, node);
+				if (error instanceof ServiceDataError) throw failure(error.message, error.description);
 				const problem = networkProblem(error);
 				if (problem === undefined) {
-					throw fail(
-						`Request to Evergage failed: ${errorText(error)}`,
+					throw failure(
+						`Request to Evergage failed: ${redactor.serviceText(errorText(error), 300)}`,
 						`While requesting ${request.pathAndQuery.split('?')[0]} from ${origin}.`,
-					).nodeError;
+					);
 				}
-				if (problem.permanent) throw fail(problem.message, problem.description).nodeError;
+				if (problem.permanent) throw failure(problem.message, problem.description);
 				lastProblem = problem.message;
 				lastDetail = problem.description;
 			}
 			if (attempt < attempts)
 				await pause(waitMs ?? backoffMs(attempt), cancelSignal, request.signal, node);
 		}
-		throw fail(
+		throw failure(
 			`Evergage still ${lastProblem} after ${attempts} attempts`,
 			`${lastDetail}The service is busy or unreachable. Nothing was output for this item; run the workflow again later, or raise Options > Retries.`,
-		).nodeError;
-	}
-
-	function errorText(error: unknown): string {
-		const message = error instanceof Error ? error.message : String(error);
-		return redact(message).slice(0, 300);
+		);
 	}
 
 	function networkProblem(
@@ -252,7 +206,7 @@ export async function evergageClient(
 		if (error instanceof IncompleteBodyError) {
 			return {
 				message: 'sent an incomplete or unreadable response',
-				description: `Last response: ${error.message}. `,
+				description: `Last response: ${redactor.serviceText(error.message, 200)}. `,
 				permanent: false,
 			};
 		}
@@ -285,22 +239,28 @@ export async function evergageClient(
 			'ERR_BAD_RESPONSE',
 			'ERR_STREAM_PREMATURE_CLOSE',
 			'UND_ERR_SOCKET',
+			'Z_DATA_ERROR',
+			'Z_BUF_ERROR',
 		];
 		const text = String(cause.message ?? '');
 		if (transient.includes(code) || /socket hang up|aborted|timeout|premature/i.test(text)) {
-			const timedOut = /timeout/i.test(`${code} ${text}`);
+			const timedOut = code === 'ETIMEDOUT' || /timeout|timed out/i.test(`${code} ${text}`);
 			return {
 				message: timedOut
 					? `did not answer within ${settings.timeoutMs} ms`
 					: 'dropped the connection',
-				description: `Last error: ${redact(code || text).slice(0, 100)}. `,
+				description: `Last error: ${redactor.serviceText(code || text, 100)}. `,
 				permanent: false,
 			};
 		}
 		return undefined;
 	}
 
-	return { get };
+	return { get, redactor, failure };
+}
+
+function errorText(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
 }
 
 function findCause(error: unknown): { code?: string; message?: string } {
@@ -312,12 +272,19 @@ function findCause(error: unknown): { code?: string; message?: string } {
 	return (error as { message?: string }) ?? {};
 }
 
-function statusMessage(response: EvergageResponse, notFound: string): [string, string] {
-	const status = response.statusCode;
+function statusMessage(
+	status: number,
+	headers: EvergageResponse['headers'],
+	bodyText: string,
+	notFound: string,
+	redactor: Redactor,
+): [string, string] {
 	if (status >= 300 && status < 400) {
+		const location = Array.isArray(headers.location) ? headers.location[0] : headers.location;
+		const target = location ? redactor.serviceText(String(location), 200) : 'nowhere';
 		return [
 			`Evergage answered with a redirect (${status}), which is not followed`,
-			`It points to ${String(response.headers.location ?? 'nowhere')}; the key pair is only sent to the host of the credential. Check its Account Name, Instance and Base URL.`,
+			`It points to ${target}; the key pair is only sent to the host of the credential. Check its Account Name, Instance and Base URL.`,
 		];
 	}
 	switch (status) {
@@ -337,82 +304,151 @@ function statusMessage(response: EvergageResponse, notFound: string): [string, s
 				'Check the Dataset ID: the name or identifier of the dataset in Personalization.',
 			];
 		default: {
-			const body = bodyText(response);
+			const said = redactor.serviceText(bodyText, 300);
 			return [
 				`Evergage rejected the request (${status})`,
-				body === '' ? "Check the node's fields." : `It said: ${body}`,
+				said === '' ? "Check the node's fields." : `It said: ${said}`,
 			];
 		}
 	}
 }
 
-function bodyText(response: EvergageResponse): string {
-	const body = response.body;
-	const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
-	return text.replace(/\s+/g, ' ').trim().slice(0, 300);
+/** The start of an error body, as text; the rest is not downloaded. */
+async function readErrorText(body: BodyChunks): Promise<string> {
+	const chunks: Buffer[] = [];
+	let bytes = 0;
+	let stopped = false;
+	try {
+		for await (const chunk of body) {
+			chunks.push(chunk);
+			bytes += chunk.length;
+			if (bytes >= ERROR_BODY_BYTES) break;
+		}
+	} catch (error) {
+		// An error body cut short still says something; a stopped request says nothing more.
+		stopped = error instanceof StoppedError;
+	}
+	if (stopped) throw new StoppedError();
+	return Buffer.concat(chunks).toString('utf8', 0, Math.min(bytes, ERROR_BODY_BYTES));
 }
 
-interface BodyStream {
-	on(event: 'data', listener: () => void): unknown;
-	on(event: 'newListener', listener: (event: string) => void): unknown;
-	pause(): unknown;
-	resume(): unknown;
-	destroy(error: Error): unknown;
+interface BodyStream extends AsyncIterable<Buffer | string> {
+	destroy(error?: Error): unknown;
 }
 
 /**
- * n8n's timeout covers the wait for the headers only, and the streamed body it hands over cannot be
- * torn down from here (its destroy waits for the stalled socket). So a body silent for `timeoutMs`
- * fails the read, to be retried; the stalled connection is abandoned until its server closes it.
+ * A body as chunks, failed when silent for `timeoutMs` (n8n's timeout covers the headers only) or
+ * when `signal` aborts. Leaving early (a reader that has enough) destroys the stream.
  */
-function watchForSilence(
+export async function* guardedBody(
 	body: unknown,
 	timeoutMs: number,
-): { silence: Promise<never>; stop(): void } {
-	const stream = body as BodyStream;
+	signal: AbortSignal,
+): AsyncGenerator<Buffer> {
+	if (Buffer.isBuffer(body)) {
+		yield body;
+		return;
+	}
+	if (typeof body === 'string') {
+		yield Buffer.from(body, 'utf8');
+		return;
+	}
+	const stream = body as BodyStream | undefined;
+	if (!stream || typeof stream[Symbol.asyncIterator] !== 'function') return;
+	const iterator = stream[Symbol.asyncIterator]();
+	let failPending: ((error: Error) => void) | undefined;
+	let verdict: Error | undefined;
 	let lastData = Date.now();
-	let stopped = false;
-	stream.on('data', () => (lastData = Date.now()));
-	// That listener would start the flow before the reader is attached, so the stream waits until a
-	// reader comes: one that pipes or iterates pulls by itself; one that only listens for data (n8n
-	// 1.x keeping binary data in memory) must be let through.
-	stream.pause();
-	stream.on('newListener', (event: string) => {
-		if (event === 'data') stream.resume();
-	});
-	const silence = new Promise<never>((_, reject) => {
-		void (async () => {
-			while (!stopped) {
-				await sleep(Math.min(timeoutMs, 1000));
-				if (!stopped && Date.now() - lastData > timeoutMs) {
-					const error = Object.assign(new Error(`no data for ${timeoutMs} ms`), {
-						code: 'ETIMEDOUT',
-					});
-					stream.destroy(error);
-					reject(error);
-					return;
-				}
+	const watch = new AbortController();
+	const stopReading = (error: Error) => {
+		// The verdict first: destroying the stream fails the pending read with a vaguer error.
+		verdict ??= error;
+		failPending?.(error);
+		stream.destroy();
+	};
+	const onAbort = () => stopReading(new StoppedError());
+	signal.addEventListener('abort', onAbort, { once: true });
+	void (async () => {
+		while (!watch.signal.aborted) {
+			await sleep(Math.min(timeoutMs, 1000), watch.signal).catch(() => undefined);
+			if (!watch.signal.aborted && Date.now() - lastData > timeoutMs) {
+				stopReading(Object.assign(new Error(`no data for ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+				return;
 			}
-		})();
+		}
+	})();
+	let ended = false;
+	try {
+		if (signal.aborted) throw new StoppedError();
+		while (true) {
+			if (verdict) throw verdict;
+			const next = await new Promise<IteratorResult<Buffer | string>>((resolve, reject) => {
+				failPending = reject;
+				iterator.next().then(resolve, (error: Error) => reject(verdict ?? error));
+			});
+			if (next.done) {
+				ended = true;
+				return;
+			}
+			lastData = Date.now();
+			yield typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : next.value;
+		}
+	} finally {
+		failPending = undefined;
+		watch.abort();
+		signal.removeEventListener('abort', onAbort);
+		if (!ended) stream.destroy();
+	}
+}
+
+/** The helper's promise, or a StoppedError as soon as `signal` aborts (an older helper may ignore it). */
+async function untilAborted<T extends { body?: unknown }>(
+	request: Promise<T>,
+	signal: AbortSignal,
+): Promise<T> {
+	if (signal.aborted) throw new StoppedError();
+	let onAbort: () => void = () => {};
+	const aborted = new Promise<never>((_, reject) => {
+		onAbort = () => reject(new StoppedError());
+		signal.addEventListener('abort', onAbort, { once: true });
 	});
-	return { silence, stop: () => (stopped = true) };
+	// A response that lands after the abort is not read: close its body.
+	void request.then(
+		(response) => {
+			if (signal.aborted) (response?.body as { destroy?: () => void })?.destroy?.();
+		},
+		() => undefined,
+	);
+	try {
+		return await Promise.race([request, aborted]);
+	} finally {
+		signal.removeEventListener('abort', onAbort);
+	}
 }
 
-/** An unread error body would hold its socket open. */
-function discard(body: unknown): void {
-	const stream = body as { resume?: () => void } | undefined;
-	if (stream && typeof stream.resume === 'function') stream.resume();
-}
+const HTTP_DATE = [
+	// IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
+	/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+	// obsolete RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
+	/^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \d{2}-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d{2} \d{2}:\d{2}:\d{2} GMT$/,
+	// obsolete asctime: Sun Nov  6 08:49:37 1994
+	/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/,
+];
 
-/** Retry-After in seconds or as an HTTP date, in milliseconds. */
+/**
+ * Retry-After as RFC 9110 allows it: delay-seconds (digits) or an HTTP-date, in milliseconds.
+ * Anything else (`1.5`, `-5`, `soon`) is no instruction: the caller's own backoff applies.
+ */
 export function retryAfterMs(
 	header: string | string[] | undefined,
 	now = Date.now(),
 ): number | undefined {
-	const value = Array.isArray(header) ? header[0] : header;
-	if (value === undefined || value.trim() === '') return undefined;
-	if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-	const date = Date.parse(value);
+	const value = (Array.isArray(header) ? header[0] : header)?.trim();
+	if (value === undefined || value === '') return undefined;
+	if (/^\d+$/.test(value)) return Number(value) * 1000;
+	const format = HTTP_DATE.findIndex((pattern) => pattern.test(value));
+	if (format < 0) return undefined;
+	const date = Date.parse(format === 2 ? `${value} GMT` : value);
 	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
@@ -422,12 +458,14 @@ export function backoffMs(attempt: number): number {
 	return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
-function throwIfStopped(signal: AbortSignal | undefined): void {
-	if (signal?.aborted) throw new StoppedError();
+function throwIfStopped(
+	cancelSignal: AbortSignal | undefined,
+	stopSignal: AbortSignal | undefined,
+	node: INode,
+): void {
+	if (cancelSignal?.aborted) throw new NodeOperationError(node, 'The execution was cancelled');
+	if (stopSignal?.aborted) throw new StoppedError();
 }
-
-/** Thrown into requests whose result is no longer wanted; never reaches a user. */
-class StoppedError extends Error {}
 
 async function pause(
 	ms: number,
@@ -449,6 +487,5 @@ async function pause(
 		await Promise.race([sleep(ms, signal).catch(() => undefined), aborted]);
 		signal.removeEventListener('abort', onAbort);
 	}
-	if (cancelSignal?.aborted) throw new NodeOperationError(node, 'The execution was cancelled');
-	throwIfStopped(stopSignal);
+	throwIfStopped(cancelSignal, stopSignal, node);
 }

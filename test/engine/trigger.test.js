@@ -263,7 +263,7 @@ describe('a failed poll changes nothing', () => {
 		serve('hostile', [...seven, ...seven, ...seven]);
 		const { error } = await trigger.poll();
 
-		expect(String(error?.message)).toMatch(/twice in a row/);
+		expect(String(error?.message)).toMatch(/does not seem to page this export/);
 		expect(trigger.state()).toEqual(baseline);
 	});
 
@@ -333,10 +333,12 @@ describe('what n8n stores', () => {
 	test('a poll started while the previous one still runs emits nothing', async () => {
 		serve('overlap', accounts(30));
 		const trigger = createTrigger(server, { datasetId: 'overlap', events: ['left'], options: { concurrency: 1 } });
+		// Counted for this dataset only: an aborted request of an earlier test may still arrive.
+		const requests = () => server.requests.filter((request) => request.datasetId === 'overlap').length;
 		await trigger.poll();
-		const oneExport = server.requests.length;
+		const oneExport = requests();
 		const [first, second] = await Promise.all([trigger.poll(), trigger.poll()]);
 		expect([first, second]).toEqual([{ items: null, error: undefined }, { items: null, error: undefined }]);
-		expect(server.requests.length).toBe(2 * oneExport);
+		expect(requests()).toBe(2 * oneExport);
 	});
 });

@@ -13,7 +13,8 @@ function fakeService(total, cap, delay = () => 0) {
 		await new Promise((resolve) => setTimeout(resolve, delay(page)));
 		inFlight--;
 		const from = page * cap;
-		return Array.from({ length: Math.max(0, Math.min(cap, total - from)) }, (_, i) => from + i);
+		const content = Array.from({ length: Math.max(0, Math.min(cap, total - from)) }, (_, i) => from + i);
+		return { content, digest: String(page) };
 	};
 	return { asked, fetch, maxInFlight: () => maxInFlight };
 }
@@ -31,8 +32,7 @@ const source = (service, wanted = () => Infinity) => ({
 	fetch: service.fetch,
 	size: (page) => page.length,
 	stillWanted: wanted,
-	samePage: (a, b) => a[0] === b[0],
-	repeatedPageError: (page) => new Error(`page ${page} again`),
+	failure: (message) => new Error(message),
 });
 
 test('pages come out in order even when later pages answer first', async () => {
@@ -95,8 +95,8 @@ test('the walk starts at the asked page', async () => {
 });
 
 test('a service that sends the same page again fails instead of looping forever', async () => {
-	const stuck = { ...source(fakeService(0, 10)), fetch: async () => [1, 2, 3] };
+	const stuck = { ...source(fakeService(0, 10)), fetch: async () => ({ content: [1, 2, 3], digest: 'same' }) };
 	await expect(collect(exportPages({ firstPage: 0, pageSize: 3, concurrency: 2 }, stuck))).rejects.toThrow(
-		'page 1 again',
+		'Evergage sent page 1 with the same content as page 0',
 	);
 });

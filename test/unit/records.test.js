@@ -1,6 +1,7 @@
 // @ts-check
 'use strict';
-const { parseJsonPage, RecordCollector, splitCsvRows } = require('../../nodes/shared/records');
+const { parseJsonPage, RecordCollector } = require('../../nodes/shared/records');
+const { splitCsvRows } = require('../../nodes/shared/csv');
 const { IncompleteBodyError } = require('../../nodes/shared/transport');
 
 describe('RecordCollector', () => {
@@ -39,16 +40,16 @@ describe('RecordCollector', () => {
 
 describe('parseJsonPage', () => {
 	test('a cut-off body asks for another try; it is never read as the last page', () => {
-		expect(() => parseJsonPage(Buffer.from('[{"name":"a"},{"na'))).toThrow(IncompleteBodyError);
-		expect(() => parseJsonPage(Buffer.from(''))).toThrow(IncompleteBodyError);
+		expect(() => parseJsonPage(Buffer.from('[{"name":"a"},{"na'), 0)).toThrow(IncompleteBodyError);
+		expect(() => parseJsonPage(Buffer.from(''), 0)).toThrow(IncompleteBodyError);
 	});
 
 	test('JSON that is not a list is refused', () => {
-		expect(() => parseJsonPage(Buffer.from('{"error":"x"}'))).toThrow('not a list');
+		expect(() => parseJsonPage(Buffer.from('{"error":"x"}'), 0)).toThrow('not a list');
 	});
 
 	test('a list of records is returned as is', () => {
-		expect(parseJsonPage(Buffer.from('[{"name":"ü"}]'))).toEqual([{ name: 'ü' }]);
+		expect(parseJsonPage(Buffer.from('[{"name":"ü"}]'), 0)).toEqual([{ name: 'ü' }]);
 	});
 });
 
@@ -56,9 +57,11 @@ describe('splitCsvRows', () => {
 	test('a line break inside quotes stays in its row; CRLF and LF both end rows', () => {
 		expect(splitCsvRows('h1,h2\r\n"a\r\nb",1\r\n"say ""hi""",2\r\n')).toEqual({
 			rows: ['h1,h2', '"a\r\nb",1', '"say ""hi""",2'],
+			fieldCounts: [2, 2, 2],
 			lineBreak: '\r\n',
+			bom: false,
 		});
-		expect(splitCsvRows('h\nx\n\ny')).toEqual({ rows: ['h', 'x', 'y'], lineBreak: '\n' });
+		expect(splitCsvRows('h\nx\n\ny')).toEqual({ rows: ['h', 'x', 'y'], fieldCounts: [1, 1, 1], lineBreak: '\n', bom: false });
 	});
 
 	test('text that ends inside quotes, or in the middle of a row, is incomplete', () => {

@@ -1,6 +1,7 @@
 // @ts-check
 'use strict';
-const { backoffMs, evergageOrigin, retryAfterMs, retryTiming } = require('../../nodes/shared/transport');
+const { evergageOrigin } = require('../../nodes/shared/origin');
+const { backoffMs, retryAfterMs, retryTiming } = require('../../nodes/shared/transport');
 
 const node = { name: 'Export' };
 const origin = (credentials) => evergageOrigin(credentials, node);

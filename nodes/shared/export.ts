@@ -1,0 +1,168 @@
+import type { IBinaryData, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import type { CsvPage } from './csv';
+import { chunkStream, CsvAssembler, splitCsvRows } from './csv';
+import type { PageSource } from './pages';
+import { exportPages, formatBytes, pageBodyLimit, readPageBody } from './pages';
+import type { ExportEntity, ExportParameters } from './query';
+import { exportPath, exportQueryString, readExportParameters } from './query';
+import { parseJsonPage, RecordCollector } from './records';
+import type { BodyChunks, EvergageClient } from './transport';
+import { evergageClient, ServiceDataError } from './transport';
+
+/** One export for one input item: parameters → the door → pages → records or a CSV file. */
+
+/** A CSV file streamed from the service is cut off past this size. */
+export const csvFileBounds = { maxBytes: 8 * 1024 * 1024 * 1024 };
+
+interface ExportRun {
+	context: IExecuteFunctions;
+	client: EvergageClient;
+	parameters: ExportParameters;
+	entity: ExportEntity;
+}
+
+function requestFor(run: ExportRun, page?: number) {
+	const { parameters, entity } = run;
+	const paging = page === undefined ? undefined : { page, pageSize: parameters.paging.pageSize };
+	return {
+		pathAndQuery:
+			exportPath(parameters.datasetId, entity, parameters.format) +
+			exportQueryString(parameters.filters, paging),
+		notFoundMessage: `Dataset "${parameters.datasetId}" was not found (404) when exporting ${entity}`,
+	};
+}
+
+/** The export's pages, each read whole (within its bound) and parsed by `parse`. */
+function walkPages<P>(
+	run: ExportRun,
+	parse: (body: Buffer, page: number) => P,
+	source: Pick<PageSource<P>, 'size' | 'take' | 'stillWanted'>,
+): AsyncGenerator<P> {
+	const maxBytes = pageBodyLimit(run.parameters.paging.pageSize);
+	return exportPages<P>(run.parameters.paging, {
+		...source,
+		fetch: async (page, signal) =>
+			await run.client.get({
+				...requestFor(run, page),
+				signal,
+				read: async (body) => {
+					const { bytes, digest } = await readPageBody(body, maxBytes, page);
+					return { content: parse(bytes, page), digest };
+				},
+			}),
+		failure: (message, description) => run.client.failure(message, description),
+	});
+}
+
+/** JSON: every record of the export (or up to Limit), deduplicated, as one item each. */
+async function exportRecordItems(run: ExportRun, itemIndex: number): Promise<INodeExecutionData[]> {
+	const { parameters } = run;
+	const collector = new RecordCollector(parameters.deduplicate, parameters.paging.limit);
+	const pages = walkPages(run, parseJsonPage, {
+		size: (page) => page.length,
+		take: (page) => collector.add(page),
+		stillWanted: () => collector.stillWanted,
+	});
+	let next = await pages.next();
+	while (!next.done && collector.stillWanted > 0) next = await pages.next();
+	// Ends the walk when Limit was reached before the export's end: pages in flight are aborted.
+	await pages.return(undefined);
+	// One shared pairing object: a million items need not carry a million copies of it.
+	return collector.takeItems({ item: itemIndex });
+}
+
+/** CSV: the export as one file, streamed into n8n's binary data: one request for all, or page by page. */
+async function exportCsvItem(run: ExportRun, itemIndex: number): Promise<INodeExecutionData> {
+	const { context, client, parameters } = run;
+	const fileName = `${parameters.datasetId.replace(/[^\w.-]+/g, '_')}-${run.entity}.csv`;
+	let binary: IBinaryData;
+	let rows: number | undefined;
+	if (parameters.wholeExport) {
+		binary = await client.get({
+			...requestFor(run),
+			read: async (body) =>
+				await context.helpers.prepareBinaryData(
+					chunkStream(boundedFile(body)) as unknown as Buffer,
+					fileName,
+					'text/csv',
+				),
+		});
+	} else {
+		const file = csvFilePages(run);
+		binary = await context.helpers.prepareBinaryData(
+			chunkStream(file.chunks) as unknown as Buffer,
+			fileName,
+			'text/csv',
+		);
+		rows = file.rows();
+	}
+	return {
+		json: { datasetId: parameters.datasetId, fileName, ...(rows === undefined ? {} : { rows }) },
+		binary: { [parameters.binaryPropertyName]: binary },
+		pairedItem: { item: itemIndex },
+	};
+}
+
+/** The body of a whole-export CSV, failed past the file bound instead of filling the disk. */
+async function* boundedFile(body: BodyChunks): AsyncGenerator<Buffer> {
+	let bytes = 0;
+	for await (const chunk of body) {
+		bytes += chunk.length;
+		if (bytes > csvFileBounds.maxBytes) {
+			throw new ServiceDataError(
+				`The CSV export passed ${formatBytes(csvFileBounds.maxBytes)}, the node's bound for one file`,
+				'Nothing was output for this item. Narrow the export with a Filter, or export it page by page with a Limit and Start Page.',
+			);
+		}
+		yield chunk;
+	}
+}
+
+/** A paged CSV export as file chunks, one per page, pulled as n8n writes them. */
+function csvFilePages(run: ExportRun): { chunks: AsyncGenerator<Buffer>; rows: () => number } {
+	const limit = run.parameters.paging.limit ?? Infinity;
+	const assembler = new CsvAssembler((message, description) =>
+		run.client.failure(message, description),
+	);
+	const dataRows = new WeakMap<CsvPage, string[]>();
+	let rowCount = 0;
+	const pages = walkPages(run, (body) => splitCsvRows(body.toString('utf8')), {
+		size: (page, index) => {
+			const rows = assembler.dataRows(page, index);
+			dataRows.set(page, rows);
+			return rows.length;
+		},
+		stillWanted: () => limit - rowCount,
+	});
+	async function* chunks(): AsyncGenerator<Buffer> {
+		for await (const page of pages) {
+			const rows = dataRows.get(page) ?? [];
+			const wanted = Math.min(rows.length, limit - rowCount);
+			const head = rowCount === 0 ? assembler.head() : '';
+			rowCount += wanted;
+			const { lineBreak } = assembler;
+			const body = (wanted === rows.length ? rows : rows.slice(0, wanted)).join(lineBreak);
+			yield Buffer.from(head + body + lineBreak, 'utf8');
+			if (rowCount >= limit) break;
+		}
+		// Header only: the export is empty, the file still says its columns.
+		if (rowCount === 0 && assembler.header !== undefined)
+			yield Buffer.from(assembler.head(), 'utf8');
+	}
+	return { chunks: chunks(), rows: () => rowCount };
+}
+
+/** The last step every export node shares: parameters → request plan → items for one input item. */
+export async function exportItems(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	entity: ExportEntity,
+): Promise<INodeExecutionData[]> {
+	const parameters = readExportParameters(context, itemIndex);
+	const client = await evergageClient(context, itemIndex, parameters.request);
+	const run: ExportRun = { context, client, parameters, entity };
+	return parameters.format === 'csv'
+		? [await exportCsvItem(run, itemIndex)]
+		: await exportRecordItems(run, itemIndex);
+}
