@@ -144,14 +144,14 @@ const PATHS = [
 	['bad Start', () => ({ parameters: json('engage', { start: 'never' }) })],
 ];
 
-describe('no failure path reveals the key pair', () => {
+describe.each(['accounts', 'users'])('no failure path of the %s export reveals the key pair', (entity) => {
 	for (const continueOnFail of [false, true]) {
 		test.each(PATHS)(`%s${continueOnFail ? ' (Continue On Fail)' : ''}`, async (label, make) => {
 			const path = make();
 			server.setFaults(path.faults);
 			const target = { url: path.serverUrl ?? server.url };
 			const credentials = credentialsFor(target, { apiKeyId: KEY_ID, apiSecretKey: SECRET, ...path.credentials });
-			const result = await runExport(target, path.parameters ?? json(), { credentials, continueOnFail });
+			const result = await runExport(target, path.parameters ?? json(), { credentials, continueOnFail, entity });
 			server.setFaults(undefined);
 			figures['failure paths audited']++;
 			addCount(
@@ -170,6 +170,7 @@ describe('no failure path reveals the key pair', () => {
 		const result = await runExport(server, json('engage', { timeout: 60_000 }), {
 			credentials: credentialsFor(server, { apiKeyId: KEY_ID, apiSecretKey: SECRET }),
 			onStart: (cancel) => setTimeout(cancel, 200),
+			entity,
 		});
 		server.setFaults(undefined);
 		figures['failure paths audited']++;

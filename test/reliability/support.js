@@ -45,13 +45,27 @@ function shrinkRetryTiming(values = { baseDelayMs: 5, maxDelayMs: 40 }) {
 }
 
 /**
+ * The stand-in dataset for a run's shape: `count` records (with `repeats`) of the run's entity,
+ * accounts by default or users (then as many users as the shape counts).
+ */
+function datasetFor(shape) {
+	const { count, seed, repeats } = shape;
+	return shape.entity === 'users' ? { count, seed, userCount: count, userRepeats: repeats } : { count, seed, repeats };
+}
+
+/** The stand-in's own options for generating exactly that export. */
+function exportOptions(shape) {
+	return { ...datasetFor(shape), entity: shape.entity ?? 'accounts' };
+}
+
+/**
  * What the node must output for JSON: the documented rule (one record per name, values of the last
  * copy read, at the first copy's position), applied to the pages the node has to read — all of them,
  * or those up to the page where Limit is reached (later pages are not read, so their copies do not count).
  * Also the last page index the node must read.
  */
 function expectedJson(shape) {
-	const all = standin.generateAccounts({ count: shape.count, seed: shape.seed, repeats: shape.repeats });
+	const all = standin.generateAccounts(exportOptions(shape));
 	const size = shape.effectivePageSize;
 	const limit = shape.limit ?? Infinity;
 	const records = [];
@@ -78,10 +92,13 @@ const csvCell = (value) => (CSV_QUOTE.test(value) ? `"${value.replace(/"/g, '""'
 
 /** What the node must output for CSV: the header once, then every row read (no dedupe), up to Limit. */
 function expectedCsv(shape) {
-	const all = standin.generateAccounts({ count: shape.count, seed: shape.seed, repeats: shape.repeats });
+	const all = standin.generateAccounts(exportOptions(shape));
 	const from = shape.firstPage * shape.effectivePageSize;
 	const rows = all.slice(from, shape.limit === undefined ? undefined : from + shape.limit);
-	const lines = [standin.csvColumns().join(','), ...rows.map((r) => standin.csvValues(r).map(csvCell).join(','))];
+	const lines = [
+		standin.csvColumns({ entity: shape.entity }).join(','),
+		...rows.map((r) => standin.csvValues(r).map(csvCell).join(',')),
+	];
 	const lastNeededPage =
 		shape.limit !== undefined && rows.length >= shape.limit
 			? shape.firstPage + Math.ceil(shape.limit / shape.effectivePageSize) - 1
@@ -307,6 +324,7 @@ function addCount(target, key, by = 1) {
 }
 
 module.exports = {
+	datasetFor,
 	LONG,
 	masterSeed,
 	seededRandom,
