@@ -29,6 +29,7 @@ const VERSION = '2.41.1';
 const KEY = { apiKeyId: 'demo-key', apiSecretKey: 'demo-secret' };
 const MiB = 1024 * 1024;
 const rows = [];
+const ERROR_LINE = /RangeError|Invalid string length|heap out of memory|too large|exceeds|Error:/i;
 const log = (...a) => console.log('[measure]', ...a);
 const mb = (bytes) => (bytes / MiB).toFixed(0);
 
@@ -174,10 +175,20 @@ async function restHelpers(cluster) {
 			await L.sleep(200);
 		}
 	};
-	/** Wait for the workflow's execution to finish; status and saved size straight from Postgres. */
-	const outcome = async (workflowId, ms) => {
+	/**
+	 * Wait for the workflow's execution to finish; status and saved size straight from Postgres.
+	 * An execution whose saving fails on the worker stays `running` (until main's queue recovery):
+	 * stop waiting 20 s after the worker logged an error.
+	 */
+	const outcome = async (workflowId, ms, workerLog = () => '') => {
 		const t0 = Date.now();
+		let errorSeenAt = 0;
 		for (;;) {
+			if (!errorSeenAt && ERROR_LINE.test(workerLog())) errorSeenAt = Date.now();
+			if (errorSeenAt && Date.now() - errorSeenAt > 20_000) {
+				const [row] = await cluster.pg.query(`SELECT e.id, e.status FROM execution_entity e WHERE e."workflowId" = '${workflowId}' ORDER BY e.id DESC LIMIT 1`);
+				return { id: row && row[0], status: `${row ? row[1] : 'absent'} 20 s after the worker logged an error`, bytes: null, ms: Date.now() - t0 };
+			}
 			const [row] = await cluster.pg.query(
 				`SELECT e.id, e.status, length(d.data) FROM execution_entity e LEFT JOIN execution_data d ON d."executionId" = e.id WHERE e."workflowId" = '${workflowId}' ORDER BY e.id DESC LIMIT 1`,
 			);
@@ -203,9 +214,9 @@ async function measureQueueJson(inst, tarball, si) {
 			C.resetPeakRss(cluster.main.proc.child.pid);
 			const logAt = worker.proc.output().length;
 			await h.fire(active);
-			const o = await h.outcome(active.id, 15 * 60_000);
+			const o = await h.outcome(active.id, 10 * 60_000, () => worker.proc.output().slice(logAt));
 			const workerLog = worker.proc.output().slice(logAt);
-			const err = (workerLog.match(/.*(RangeError|Invalid string length|heap out of memory|Error:).*/) || [''])[0];
+			const err = (workerLog.split('\n').find((l) => ERROR_LINE.test(l)) || '').trim();
 			// opening the execution in the editor: main loads and sends the saved data
 			const t = Date.now();
 			const view = o.bytes ? await cluster.api.call('GET', `/rest/executions/${o.id}`).catch((e) => ({ status: e.message })) : { status: '-' };
@@ -217,7 +228,8 @@ async function measureQueueJson(inst, tarball, si) {
 				workerPeakRssMiB: Math.round(C.peakRssMiB(worker.pid)),
 				mainPeakRssMiB: Math.round(C.peakRssMiB(cluster.main.proc.child.pid)),
 				savedMiB: o.bytes == null ? null : +mb(o.bytes),
-				openInEditor: `${view.status} in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+				// n8n 2.x leaves out data above EXECUTIONS_DATA_MAX_DISPLAY_SIZE (100 MiB by default)
+				openInEditor: view.json && view.json.data && view.json.data.dataTooLargeToDisplay ? 'too large to display' : `${view.status} in ${((Date.now() - t) / 1000).toFixed(1)} s`,
 				error: err.trim().slice(0, 200),
 				workerAlive: worker.proc.child.exitCode === null,
 			});
@@ -242,11 +254,11 @@ async function measureQueueCsv(inst, tarball) {
 				C.resetPeakRss(worker.pid);
 				const logAt = worker.proc.output().length;
 				await h.fire(active);
-				const o = await h.outcome(active.id, 15 * 60_000);
+				const o = await h.outcome(active.id, 10 * 60_000, () => worker.proc.output().slice(logAt));
 				const workerLog = worker.proc.output().slice(logAt);
 				const [file] = await cluster.pg.query(`SELECT "fileSize" FROM binary_data ORDER BY "createdAt" DESC LIMIT 1`).catch(() => [[null]]);
 				const stats = await (await fetch(`${si.url}/__standin/stats`)).json();
-				const err = (workerLog.match(/.*(RangeError|Invalid string length|too large|exceeds|heap out of memory|Error:).*/i) || [''])[0];
+				const err = (workerLog.split('\n').find((l) => ERROR_LINE.test(l)) || '').trim();
 				record({
 					where: 'queue, CSV to binary data (database mode)',
 					rows: count,
