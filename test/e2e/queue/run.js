@@ -199,14 +199,9 @@ async function main() {
 	};
 
 	try {
-		let ok;
-		let bad;
-		await test('credentials created through main (encrypted there, same key on the workers)', async () => {
-			ok = await credential('Evergage queue', small, SECRET);
-			bad = await credential('Evergage queue (wrong secret)', small, BAD_SECRET);
-			assert.ok(ok.id && bad.id);
-		});
-
+		// credentials are created through main (encrypted there; the workers share its key)
+		const ok = await credential('Evergage queue', small, SECRET);
+		const bad = await credential('Evergage queue (wrong secret)', small, BAD_SECRET);
 		await test('credential Test from main: right pair OK, wrong secret a clear failure', async () => {
 			const testCred = async (c) => {
 				const got = await rest('GET', `/rest/credentials/${c.id}?includeData=true`);
@@ -219,11 +214,9 @@ async function main() {
 			assert.match(wrong.message, /API Key ID|API Secret Key/);
 		});
 
-		// credentials per stand-in: each points at its own base URL
+		// one credential per stand-in: each points at its own base URL
 		const creds = {};
-		await test('one credential per stand-in', async () => {
-			for (const [k, si] of Object.entries({ small, big, slow })) creds[k] = await credential(`Evergage ${k}`, si, SECRET);
-		});
+		for (const [k, si] of Object.entries({ small, big, slow })) creds[k] = await credential(`Evergage ${k}`, si, SECRET);
 		const cred = (k) => ({ id: creds[k].id, name: creds[k].name });
 
 		const allSmall = await standinGet(small, '/api/dataset/engage/accounts.json');
@@ -309,6 +302,14 @@ async function main() {
 			const subs = (await listExecutions(wf.id)).filter((x) => x.mode !== 'webhook');
 			assert.equal(subs.length, 5, `sub-executions: ${subs.map((s) => `${s.id}:${s.mode}:${s.status}`)}`);
 			assert.ok(subs.every((s) => s.status === 'success'), `sub-executions: ${subs.map((s) => s.status)}`);
+		});
+
+		await test('the batch example on an export that ends on a full batch: one more, empty batch, and the counts still add up', async () => {
+			const wf = await activeWorkflow(Q.batchExample(cred('slow'), 200));
+			const e = await expectSuccess(await trigger(wf));
+			const counts = e.data.resultData.runData[Q.BATCH_NODE].map((r) => r.data.main[0][0].json.count);
+			assert.deepEqual(counts, [200, 200, 200, 0]);
+			assert.deepEqual(itemsOf(e, 'Done')[0].json, { batches: 4, exported: allSlow.length });
 		});
 
 		await test('a worker killed mid-export: the execution fails clearly, is not retried, nothing doubled; a re-run is exact', async () => {
