@@ -10,6 +10,7 @@ const {
 	trackedRecords,
 } = require('../../nodes/shared/changes');
 
+/** @type {import('../../nodes/shared/changes').ChangeRules} */
 const ALL = { events: new Set(['new', 'entered', 'left', 'changed']), measure: 'anyField', minScoreChange: 0.1 };
 const record = (name, engagementScore = 0.5, extra = {}) => ({ name, engagementScore, lastActivity: 1000, ...extra });
 const names = (items) => items.map((item) => `${item.event} ${item.name}`);
@@ -29,7 +30,7 @@ describe('snapshots as kept in static data', () => {
 	test('another scope, another version or a damaged snapshot is no baseline', () => {
 		const saved = saveSnapshot(snapshotOf([record('a')]), 'scope');
 
-		expect(loadSnapshot(saved, 'other')).toBeUndefined();
+		expect(loadSnapshot(/** @type {any} */ (saved), 'other')).toBeUndefined();
 		expect(loadSnapshot({ ...saved, version: 0 }, 'scope')).toBeUndefined();
 		expect(loadSnapshot({ ...saved, values: '' }, 'scope')).toBeUndefined();
 		expect(loadSnapshot({}, 'scope')).toBeUndefined();
@@ -37,7 +38,7 @@ describe('snapshots as kept in static data', () => {
 
 	test('an empty export is a baseline too', () => {
 		const saved = saveSnapshot(snapshotOf([]), 'scope');
-		expect(loadSnapshot(saved, 'scope')).toEqual({ names: [], present: 0, values: Buffer.alloc(0) });
+		expect(loadSnapshot(/** @type {any} */ (saved), 'scope')).toEqual({ names: [], present: 0, values: Buffer.alloc(0) });
 	});
 
 	test('about 29 bytes per record beside its name', () => {
@@ -72,11 +73,11 @@ describe('the difference between two snapshots', () => {
 	});
 
 	test('a score that appears or disappears is no move; lastActivity appearing is an advance', () => {
-		const score = { ...ALL, measure: 'engagementScore', minScoreChange: 0 };
+		const score = { ...ALL, measure: /** @type {const} */ ('engagementScore'), minScoreChange: 0 };
 		const before = snapshotOf([record('a', null), record('b', 0.2)]);
 		expect(diffSnapshots(before, [record('a', 0.3), record('b', null)], score).items).toEqual([]);
 
-		const activity = { ...ALL, measure: 'lastActivity' };
+		const activity = { ...ALL, measure: /** @type {const} */ ('lastActivity') };
 		const noActivity = snapshotOf([{ name: 'a' }]);
 		expect(names(diffSnapshots(noActivity, [record('a')], activity).items)).toEqual(['changed a']);
 	});

@@ -30,6 +30,7 @@ function asPostgresUser(cmd, args) {
 	return [cmd, args];
 }
 
+/** @param {{ echo?: string }} [options] */
 async function startPostgres({ echo } = {}) {
 	const bin = postgresBin();
 	const dir = L.mkTmp('evg-queue-pg-');
@@ -78,6 +79,7 @@ async function startPostgres({ echo } = {}) {
 	};
 }
 
+/** @param {{ echo?: string }} [options] */
 async function startRedis({ echo } = {}) {
 	const dir = L.mkTmp('evg-queue-redis-');
 	L.onCleanup(() => L.rmrf(dir));
@@ -121,6 +123,8 @@ function resetPeakRss(pid) {
 /**
  * Start `n8n worker` with its own user folder (the package installed in it), broker and health
  * ports; resolves once the worker says it is ready.
+ * @param {any} inst @param {string} userFolder @param {Record<string, string>} env
+ * @param {{ name?: string, concurrency?: number, echo?: string }} [options]
  */
 async function startWorker(inst, userFolder, env, { name, concurrency = 1, echo } = {}) {
 	const healthPort = await L.freePort();
@@ -141,6 +145,9 @@ async function startWorker(inst, userFolder, env, { name, concurrency = 1, echo 
 /**
  * Postgres, Redis, one main and `workers` workers, the package installed in each user folder.
  * Resolves { pg, redis, main, workers, api, env, stop }.
+ * @param {any} inst @param {string} tarball
+ * @param {{ workers?: number, extraEnv?: Record<string, string>, workerEnv?: Record<string, string>, echo?: string, log?: (line: string) => void }} [options]
+ * @returns {Promise<any>}
  */
 async function startQueueCluster(inst, tarball, { workers = 2, extraEnv = {}, workerEnv = {}, echo, log = () => {} } = {}) {
 	const t0 = Date.now();

@@ -257,7 +257,7 @@ async function measureQueueCsv(inst, tarball) {
 				const o = await h.outcome(active.id, 10 * 60_000, () => worker.proc.output().slice(logAt));
 				const workerLog = worker.proc.output().slice(logAt);
 				const [file] = await cluster.pg.query(`SELECT "fileSize" FROM binary_data ORDER BY "createdAt" DESC LIMIT 1`).catch(() => [[null]]);
-				const stats = await (await fetch(`${si.url}/__standin/stats`)).json();
+				const stats = /** @type {any} */ (await (await fetch(`${si.url}/__standin/stats`)).json());
 				const err = (workerLog.split('\n').find((l) => ERROR_LINE.test(l)) || '').trim();
 				record({
 					where: 'queue, CSV to binary data (database mode)',

@@ -11,7 +11,6 @@
 // Ends with `N passed, M failed`; exits 1 on any failure.
 
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const path = require('node:path');
 const L = require('../lib');
 const C = require('./cluster');
@@ -34,7 +33,6 @@ const SLOW = { count: 600, latencyMs: 120 }; // ~60 pages of 10 at 120 ms: secon
 const results = [];
 const timings = [];
 const log = (...a) => console.log('[queue]', ...a);
-const vlog = (...a) => VERBOSE && console.log('[queue]', ...a);
 
 async function test(name, fn) {
 	if (ONLY && !ONLY.test(name)) return;
@@ -69,6 +67,7 @@ async function standinGet(si, p) {
 	if (!res.ok) throw new Error(`stand-in ${p}: ${res.status}`);
 	return p.includes('.csv') ? text : JSON.parse(text);
 }
+/** @returns {Promise<any>} */
 async function standinStats(si) {
 	return (await fetch(`${si.url}/__standin/stats`)).json();
 }

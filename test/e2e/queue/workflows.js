@@ -25,7 +25,12 @@ function webhookNode(hookPath) {
 
 const link = (from, to) => ({ [from]: { main: [[{ node: to, type: 'main', index: 0 }]] } });
 
-/** Webhook → export (Return All). */
+/**
+ * Webhook → export (Return All).
+ * @param {'json' | 'csv'} format @param {{ id: string, name: string }} credential
+ * @param {{ pageSize?: number, concurrency?: number, path?: string }} [options]
+ * @returns {any}
+ */
 function exportWorkflow(format, credential, { pageSize = 1000, concurrency, path: hookPath } = {}) {
 	const hook = webhookNode(hookPath || `evg-${format}-${crypto.randomBytes(4).toString('hex')}`);
 	return {

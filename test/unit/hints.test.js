@@ -1,11 +1,13 @@
-import type { IExecuteFunctions, NodeExecutionHint } from 'n8n-workflow';
+// @ts-check
+'use strict';
+const { hintLargeExport, LARGE_EXPORT_ITEMS } = require('../../nodes/shared/hints');
 
-import { hintLargeExport, LARGE_EXPORT_ITEMS } from '../../nodes/shared/hints';
-
-function contextWithHints(): { context: IExecuteFunctions; hints: NodeExecutionHint[] } {
-	const hints: NodeExecutionHint[] = [];
-	const context = { addExecutionHints: (...added: NodeExecutionHint[]) => hints.push(...added) };
-	return { context: context as unknown as IExecuteFunctions, hints };
+/** @returns {{ context: import('n8n-workflow').IExecuteFunctions, hints: import('n8n-workflow').NodeExecutionHint[] }} */
+function contextWithHints() {
+	/** @type {import('n8n-workflow').NodeExecutionHint[]} */
+	const hints = [];
+	const context = { addExecutionHints: (...added) => hints.push(...added) };
+	return { context: /** @type {any} */ (context), hints };
 }
 
 describe('large-export hint', () => {
@@ -25,6 +27,6 @@ describe('large-export hint', () => {
 	});
 
 	test('an n8n without execution hints runs the export unchanged', () => {
-		expect(() => hintLargeExport({} as IExecuteFunctions, LARGE_EXPORT_ITEMS * 10)).not.toThrow();
+		expect(() => hintLargeExport(/** @type {any} */ ({}), LARGE_EXPORT_ITEMS * 10)).not.toThrow();
 	});
 });
