@@ -11,8 +11,11 @@ const os = require('os');
 const path = require('path');
 
 // n8n-core reads its folders at load time: give it a private, throwaway one unless told otherwise.
+// (jest makes one per run: test/support/jest-setup.js.)
 if (!process.env.N8N_USER_FOLDER) {
-	process.env.N8N_USER_FOLDER = fs.mkdtempSync(path.join(os.tmpdir(), 'evergage-n8n-'));
+	const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'evergage-n8n-'));
+	process.env.N8N_USER_FOLDER = folder;
+	process.once('exit', () => fs.rmSync(folder, { recursive: true, force: true }));
 }
 process.env.N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS ??= 'false';
 process.env.N8N_ENCRYPTION_KEY ??= 'evergage-engine-tests';
