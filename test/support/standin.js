@@ -40,6 +40,7 @@
  */
 
 const http = require('node:http');
+const zlib = require('node:zlib');
 
 const DAY_MS = 86_400_000;
 const EPOCH_BASE_MS = Date.UTC(2013, 0, 1);
@@ -582,6 +583,38 @@ async function writeChunks(res, chunks, waitFlush = false) {
   return res.destroyed ? -1 : bytes;
 }
 
+/**
+ * A body chosen by a test, as a hostile or broken service would send it: any status, headers,
+ * gzip-encoded, in small chunks with pauses, or stalled for good after some bytes.
+ * @param {http.ServerResponse} res
+ * @param {{ status?: number, body: string | Buffer, contentType?: string, headers?: Record<string, string>,
+ *   gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number }} fault
+ * @param {(ms: number, res: http.ServerResponse) => Promise<boolean>} wait
+ * @returns {Promise<void>}
+ */
+async function writeHostileBody(res, fault, wait) {
+  let body = Buffer.isBuffer(fault.body) ? fault.body : Buffer.from(fault.body, 'utf8');
+  /** @type {Record<string, string | number>} */
+  const headers = { 'Content-Type': fault.contentType ?? 'application/json; charset=utf-8', ...fault.headers };
+  if (fault.gzip) {
+    body = zlib.gzipSync(body);
+    headers['Content-Encoding'] = 'gzip';
+  }
+  const stallAt = fault.stallAfterBytes ?? Infinity;
+  if (stallAt === Infinity && !fault.chunkDelayMs) headers['Content-Length'] = body.length;
+  res.writeHead(fault.status ?? 200, headers);
+  const step = Math.max(1, fault.chunkBytes ?? 64 * 1024);
+  for (let at = 0; at < body.length; at += step) {
+    if (res.destroyed) return;
+    const chunk = body.subarray(at, Math.min(body.length, at + step, Math.max(at, stallAt)));
+    if (chunk.length > 0 && !res.write(chunk)) await drainOrClose(res);
+    // Stalled: the socket stays open until the client gives up or close() destroys it.
+    if (at + step >= stallAt) return;
+    if (fault.chunkDelayMs && !(await wait(fault.chunkDelayMs, res))) return;
+  }
+  res.end();
+}
+
 /** @param {http.ServerResponse} res @returns {Promise<void>} */
 function closedPromise(res) {
   return new Promise((resolve) => {
@@ -594,18 +627,22 @@ function closedPromise(res) {
 // Faults
 
 /**
- * @typedef {{ kind: 'status', status: number, retryAfter?: string | number, body?: string, contentType?: string }
+ * @typedef {{ kind: 'status', status: number, retryAfter?: string | number, body?: string, contentType?: string,
+ *     headers?: Record<string, string> }
+ *   | { kind: 'body', status?: number, body: string | Buffer, contentType?: string, headers?: Record<string, string>,
+ *     gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number }
  *   | { kind: 'reset' }
  *   | { kind: 'truncate', contentLength?: boolean }
  *   | { kind: 'slow', delayMs?: number }
  *   | { kind: 'stall' }} Fault
  * @typedef {{ index: number, requestIndex: number, page: number, pageSize: number | undefined,
- *   effectivePageSize: number | undefined, datasetId: string, format: 'json' | 'csv', query: Record<string, string> }} FaultRequestInfo
+ *   effectivePageSize: number | undefined, datasetId: string, entity: string, format: 'json' | 'csv',
+ *   query: Record<string, string> }} FaultRequestInfo
  *   index: ordinal of this export request among those that reached the fault stage (0-based; faults[index]).
  * @typedef {Array<Fault | null | undefined> | ((info: FaultRequestInfo) => Fault | null | undefined)} FaultPlan
  */
 
-const FAULT_KINDS = new Set(['status', 'reset', 'truncate', 'slow', 'stall']);
+const FAULT_KINDS = new Set(['status', 'reset', 'truncate', 'slow', 'stall', 'body']);
 
 /** @type {ReadonlyArray<Fault>} */
 const DEFAULT_FAULT_MIX = Object.freeze([
@@ -627,8 +664,8 @@ function checkFault(fault) {
   }
   if (kind === 'status') {
     const status = /** @type {{ status?: unknown }} */ (fault).status;
-    if (typeof status !== 'number' || status < 400 || status > 599) {
-      throw new Error(`standin: status fault needs a 4xx/5xx status, got ${String(status)}`);
+    if (typeof status !== 'number' || status < 300 || status > 599) {
+      throw new Error(`standin: status fault needs a 3xx/4xx/5xx status, got ${String(status)}`);
     }
   }
   return /** @type {Fault} */ (fault);
@@ -740,7 +777,7 @@ function queryObject(/** @type {URLSearchParams} */ params) {
 }
 
 /**
- * @typedef {{ kind: 'export', datasetId: string, format: 'json' | 'csv' } | { kind: 'principals' }
+ * @typedef {{ kind: 'export', datasetId: string, entity: string, format: 'json' | 'csv' } | { kind: 'principals' }
  *   | { kind: 'control-reset' } | { kind: 'control-stats' } | { kind: 'bad-encoding' } | { kind: 'unknown' }} Route
  * @param {string} rawPath
  * @returns {Route}
@@ -760,7 +797,8 @@ function routeOf(rawPath) {
       return { kind: 'bad-encoding' };
     }
     if (datasetId === '') return { kind: 'unknown' };
-    return { kind: 'export', datasetId, format: parts[4] === 'accounts.json' ? 'json' : 'csv' };
+    const [entity, format] = parts[4].split('.');
+    return { kind: 'export', datasetId, entity, format: format === 'json' ? 'json' : 'csv' };
   }
   return { kind: 'unknown' };
 }
@@ -927,9 +965,14 @@ async function startStandin(options = {}) {
       case 'status': {
         const fallback = defaultFaultBody(fault.status);
         /** @type {Record<string, string>} */
-        const headers = {};
+        const headers = { ...fault.headers };
         if (fault.retryAfter !== undefined) headers['Retry-After'] = String(fault.retryAfter);
         sendSimple(res, entry, fault.status, fault.contentType ?? fallback.contentType, fault.body ?? fallback.body, headers);
+        return;
+      }
+      case 'body': {
+        countStatus(entry, fault.status ?? 200);
+        await writeHostileBody(res, fault, delay);
         return;
       }
       case 'slow': {
@@ -1079,7 +1122,7 @@ async function startStandin(options = {}) {
     if (!fault) {
       /** @type {FaultRequestInfo} */
       const info = {
-        index: exportIndex++, requestIndex: entry.index, page: query.page, pageSize: query.pageSize,
+        index: exportIndex++, requestIndex: entry.index, page: query.page, pageSize: query.pageSize, entity: route.entity,
         effectivePageSize, datasetId: route.datasetId, format: route.format, query: entry.query,
       };
       if (typeof faults === 'function') fault = checkFault(faults(info));
