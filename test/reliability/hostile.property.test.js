@@ -151,6 +151,7 @@ function errorKind(message) {
 	if (/not an object|not a list/.test(message)) return 'not records';
 	if (/columns changed/.test(message)) return 'CSV columns changed';
 	if (/redirect/.test(message)) return 'redirect';
+	if (/ instead of (CSV|JSON)/.test(message)) return 'wrong format';
 	if (/rejected the request/.test(message)) return '4xx';
 	if (/still/.test(message)) return 'retries exhausted';
 	return 'other';
