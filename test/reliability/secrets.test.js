@@ -16,15 +16,17 @@ const {
 	auditText,
 	captureLogs,
 	printFigures,
-	secretForms,
-	secretHits,
+	fragmentForms,
+	fragmentHits,
 	shrinkRetryTiming,
 } = require('./support');
 
 // Characters that encode differently in base64, URLs and JSON.
 const KEY_ID = 'audit-key-7f3a';
 const SECRET = 'S3cr3t/Audit+9c1e=="x';
-const FORMS = secretForms(KEY_ID, SECRET);
+const FORMS = fragmentForms(KEY_ID, SECRET);
+// Any run of 8 characters of a form counts, not only the whole form.
+const secretHits = (text, forms) => fragmentHits(text, forms, KEY_ID);
 const figures = {
 	'failure paths audited': 0,
 	'texts searched (chars)': 0,

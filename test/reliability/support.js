@@ -294,6 +294,52 @@ function secretForms(apiKeyId, apiSecretKey) {
 	};
 }
 
+/** Every form of the key pair the fragment audit looks for, whitespace variants of the secret too. */
+function fragmentForms(apiKeyId, apiSecretKey) {
+	const forms = secretForms(apiKeyId, apiSecretKey);
+	forms['secret (whitespace collapsed)'] = apiSecretKey.replace(/\s+/g, ' ');
+	forms['secret (whitespace removed)'] = apiSecretKey.replace(/\s+/g, '');
+	forms['secret (base64)'] = Buffer.from(apiSecretKey).toString('base64');
+	return forms;
+}
+
+/**
+ * Fragments of `size` or more characters of any form found in `text`: `form[offset]` for each form
+ * with one. Runs that lie inside the key id alone are not secret and are skipped.
+ */
+function fragmentHits(text, forms, apiKeyId, size = 8) {
+	const hits = [];
+	for (const [name, value] of Object.entries(forms)) {
+		for (let i = 0; i + size <= value.length; i++) {
+			const window = value.slice(i, i + size);
+			if (apiKeyId.includes(window) || !text.includes(window)) continue;
+			const at = text.indexOf(window);
+			hits.push(`${name}[${i}] in …${JSON.stringify(text.slice(Math.max(0, at - 20), at + size + 20))}…`);
+			break;
+		}
+	}
+	return hits;
+}
+
+/** fragmentHits for many key pairs at once, in one pass over `text`. */
+function fragmentHitsOfMany(text, keyPairs, size = 8) {
+	const windows = new Map();
+	for (const { forms, keyId } of keyPairs) {
+		for (const [name, value] of Object.entries(forms)) {
+			for (let i = 0; i + size <= value.length; i++) {
+				const window = value.slice(i, i + size);
+				if (!keyId.includes(window)) windows.set(window, `${name} of ${keyId}`);
+			}
+		}
+	}
+	const hits = [];
+	for (let at = 0; at + size <= text.length; at++) {
+		const name = windows.get(text.slice(at, at + size));
+		if (name !== undefined) hits.push(`${name} in …${JSON.stringify(text.slice(Math.max(0, at - 20), at + size + 20))}…`);
+	}
+	return hits;
+}
+
 /** Where each secret form occurs in `text` (names of the forms; empty when clean). */
 function secretHits(text, forms) {
 	return Object.entries(forms)
@@ -338,6 +384,9 @@ module.exports = {
 	auditText,
 	secretForms,
 	secretHits,
+	fragmentForms,
+	fragmentHits,
+	fragmentHitsOfMany,
 	printFigures,
 	addCount,
 };
