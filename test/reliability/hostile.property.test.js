@@ -64,6 +64,8 @@ const credentials = fc.record({
 
 const behaviour = fc
 	.record({
+		// Both export nodes: the hostile service answers their paths alike.
+		entity: fc.constantFrom('accounts', 'users'),
 		format: fc.constantFrom('json', 'csv'),
 		pageSize: fc.integer({ min: 1, max: 20 }),
 		capShare: fc.double({ min: 0.05, max: 1, noNaN: true }),
@@ -113,6 +115,7 @@ const figures = {
 	succeeded: 0,
 	'clear errors': 0,
 	'runs by paging': {},
+	'runs by node': {},
 	'errors by kind': {},
 	'records checked': 0,
 	'log lines audited': 0,
@@ -162,7 +165,7 @@ async function checkRun(b, keyPair) {
 	const server = await startStandin({
 		credentials: keyPair,
 		datasets: { engage: { count: 1 } },
-		faults: hostilePlan(b, keyPair),
+		faults: /** @type {any} */ (hostilePlan(b, keyPair)),
 	});
 	const started = Date.now();
 	try {
@@ -176,11 +179,12 @@ async function checkRun(b, keyPair) {
 				pageSize: b.pageSize,
 				options: { deduplicate: b.dedupe, concurrency: b.concurrency, retries: RETRIES, timeout: TIMEOUT_MS },
 			},
-			{ credentials: credentialsFor(server, keyPair) },
+			{ credentials: credentialsFor(server, keyPair), entity: b.entity },
 		);
 		const elapsed = Date.now() - started;
 		figures.runs++;
 		addCount(figures['runs by paging'], b.paging);
+		addCount(figures['runs by node'], b.entity);
 		figures['slowest run ms'] = Math.max(figures['slowest run ms'], elapsed);
 		figures['most requests in a run'] = Math.max(figures['most requests in a run'], server.stats.exportRequests);
 
