@@ -35,19 +35,7 @@ async function prepareN8n(work) {
 	await L.installTarball(inst, userFolder, tarball);
 
 	const cred = { id: 'shotsEvgCred0001', name: 'Evergage (local stand-in)' };
-	const credFile = path.join(work, 'creds.json');
-	fs.writeFileSync(
-		credFile,
-		JSON.stringify([
-			{
-				...cred,
-				type: L.CREDENTIAL_TYPE,
-				data: { accountName: 'demo', instance: 'us-1', apiKeyId: 'demo-key', apiSecretKey: 'demo-secret', baseUrl: standin.url },
-			},
-		]),
-	);
-	let r = await L.n8nCli(inst, userFolder, ['import:credentials', `--input=${credFile}`]);
-	if (r.code !== 0) throw new Error(`import:credentials failed:\n${L.tail(r.stdout + r.stderr)}`);
+	await L.importStandinCredential(inst, userFolder, work, cred, standin.url);
 
 	const wfFile = path.join(work, 'workflow.json');
 	fs.writeFileSync(
@@ -73,7 +61,7 @@ async function prepareN8n(work) {
 			pinData: {},
 		}),
 	);
-	r = await L.n8nCli(inst, userFolder, ['import:workflow', `--input=${wfFile}`]);
+	let r = await L.n8nCli(inst, userFolder, ['import:workflow', `--input=${wfFile}`]);
 	if (r.code !== 0) throw new Error(`import:workflow failed:\n${L.tail(r.stdout + r.stderr)}`);
 	fs.writeFileSync(
 		wfFile,

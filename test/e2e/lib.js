@@ -338,6 +338,21 @@ function n8nEnv(inst, userFolder, extra = {}) {
 	return Object.assign(env, extra);
 }
 
+/**
+ * Imports one Evergage credential pointing at a stand-in (its default key pair) into n8n, as
+ * `n8n import:credentials` does for a user; the JSON file holding the key pair is removed at once.
+ * @param {any} inst @param {string} userFolder @param {string} work a scratch folder
+ * @param {{ id: string, name: string }} cred @param {string} standinUrl
+ */
+async function importStandinCredential(inst, userFolder, work, cred, standinUrl) {
+	const credFile = path.join(work, 'creds.json');
+	const data = { accountName: 'demo', instance: 'us-1', apiKeyId: 'demo-key', apiSecretKey: 'demo-secret', baseUrl: standinUrl };
+	fs.writeFileSync(credFile, JSON.stringify([{ ...cred, type: CREDENTIAL_TYPE, data }]));
+	const r = await n8nCli(inst, userFolder, ['import:credentials', `--input=${credFile}`]);
+	fs.rmSync(credFile);
+	if (r.code !== 0) throw new Error(`import:credentials failed:\n${tail(r.stdout + r.stderr)}`);
+}
+
 /** `n8n <args>` run to completion, with its own free broker/main ports. */
 async function n8nCli(inst, userFolder, args, { extraEnv = {}, timeoutMs = Number(process.env.E2E_EXECUTE_TIMEOUT_MS) || 120_000 } = {}) {
 	const env = n8nEnv(inst, userFolder, {
@@ -565,6 +580,7 @@ function parseCsv(text) {
 }
 
 module.exports = {
+	importStandinCredential,
 	parseCsv,
 	ROOT,
 	CACHE,
