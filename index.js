@@ -5,7 +5,10 @@
 const path = require('path');
 const { n8n } = require('./package.json');
 
-/** The classes of the build in `distDir` (default: this checkout's dist/), keyed by class name. */
+/**
+ * The classes of the build in `distDir` (default: this checkout's dist/), keyed by class name.
+ * @returns {Record<string, any>}
+ */
 function loadBuild(distDir = path.join(__dirname, 'dist')) {
 	const classes = {};
 	for (const file of [...n8n.credentials, ...n8n.nodes]) {
@@ -14,4 +17,4 @@ function loadBuild(distDir = path.join(__dirname, 'dist')) {
 	return classes;
 }
 
-module.exports = { ...loadBuild(), loadBuild };
+module.exports = Object.assign(loadBuild(), { loadBuild });

@@ -58,20 +58,7 @@ async function main() {
 	await L.installTarball(inst, userFolder, tarball);
 
 	const cred = { id: 'demoEvgCred00001', name: 'Evergage (local stand-in)' };
-	const credFile = path.join(work, 'creds.json');
-	fs.writeFileSync(
-		credFile,
-		JSON.stringify([
-			{
-				...cred,
-				type: L.CREDENTIAL_TYPE,
-				data: { accountName: 'demo', instance: 'us-1', apiKeyId: 'demo-key', apiSecretKey: 'demo-secret', baseUrl: si.url },
-			},
-		]),
-	);
-	let r = await L.n8nCli(inst, userFolder, ['import:credentials', `--input=${credFile}`]);
-	fs.rmSync(credFile);
-	if (r.code !== 0) throw new Error(`import:credentials failed:\n${L.tail(r.stdout + r.stderr)}`);
+	await L.importStandinCredential(inst, userFolder, work, cred, si.url);
 
 	const wfDir = path.join(work, 'workflows');
 	fs.mkdirSync(wfDir);
@@ -86,7 +73,7 @@ async function main() {
 		}
 		fs.writeFileSync(path.join(wfDir, file), JSON.stringify(wf));
 	}
-	r = await L.n8nCli(inst, userFolder, ['import:workflow', '--separate', `--input=${wfDir}`]);
+	const r = await L.n8nCli(inst, userFolder, ['import:workflow', '--separate', `--input=${wfDir}`]);
 	if (r.code !== 0) throw new Error(`import:workflow failed:\n${L.tail(r.stdout + r.stderr)}`);
 
 	say(`starting n8n ${inst.version} ...`);

@@ -3,7 +3,7 @@
 // Run with `npm run demo` (it builds first).
 const { createEngine, PACKAGE } = require('./support/engine');
 const { startStandin, DEFAULT_CREDENTIALS } = require('./support/standin');
-const { EvergageApi, EvergageAccountExport, EvergageUserExport } = require('..');
+const { EvergageApi, EvergageAccountExport, EvergageUserExport } = /** @type {Record<string, any>} */ (require('..'));
 
 const DATASET = { count: 5000, seed: 42, repeats: 25, userCount: 12000, userRepeats: 40 };
 

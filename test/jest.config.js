@@ -7,4 +7,7 @@ module.exports = {
 	testPathIgnorePatterns: ['/node_modules/', '/test/e2e/'],
 	transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
 	testTimeout: 60_000,
+	// One throwaway n8n user folder for the whole run, removed at its end.
+	globalSetup: '<rootDir>/test/support/jest-setup.js',
+	globalTeardown: '<rootDir>/test/support/jest-teardown.js',
 };

@@ -28,7 +28,8 @@ export class EvergageTrigger implements INodeType {
 		icon: { light: 'file:evergage.svg', dark: 'file:evergage.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{$parameter["events"].join(", ") + " in " + $parameter["datasetId"]}}',
+		subtitle:
+			'={{$parameter["events"].join(", ") + ($parameter["datasetId"] ? " in " + $parameter["datasetId"] : "")}}',
 		description:
 			'Starts a workflow when accounts or users of Salesforce Marketing Cloud Personalization (Evergage, Interaction Studio) enter or leave a segment, appear, or change',
 		defaults: { name: 'Evergage Trigger' },
@@ -54,7 +55,7 @@ export class EvergageTrigger implements INodeType {
 				name: 'filter',
 				type: 'string',
 				default: '',
-				placeholder: 'High Value Accounts',
+				placeholder: 'e.g. High Value Accounts',
 				description:
 					'Only records in this segment. Entered and Left then mean entered and left the segment; without one, appeared in and left the dataset.',
 			},

@@ -65,6 +65,7 @@ export class CsvAssembler {
 	bom = false;
 	lineBreak = '\r\n';
 	private headerFields = 0;
+	private headerNames = new Set<string>();
 	/** Whether the service repeats the header on later pages; unknown until the second page. */
 	private headerOnEveryPage: boolean | undefined;
 
@@ -77,13 +78,14 @@ export class CsvAssembler {
 		if (this.header === undefined) {
 			this.header = page.rows[0];
 			this.headerFields = page.fieldCounts[0];
+			this.headerNames = new Set(this.header.split(','));
 			this.bom = page.bom;
 			this.lineBreak = page.lineBreak;
 			first = 1;
 		} else if (page.rows[0] === this.header) {
 			this.headerOnEveryPage = true;
 			first = 1;
-		} else if (this.headerOnEveryPage === true) {
+		} else if (this.headerOnEveryPage === true || this.looksLikeHeader(page.rows[0])) {
 			throw this.columnsChanged(index, 'starts with a different header row');
 		} else {
 			this.headerOnEveryPage = false;
@@ -97,6 +99,13 @@ export class CsvAssembler {
 			}
 		}
 		return first === 0 ? page.rows : page.rows.slice(first);
+	}
+
+	/** A first row that shares most of its names with the header is a header, changed. */
+	private looksLikeHeader(row: string): boolean {
+		const names = row.split(',');
+		const shared = names.filter((name) => this.headerNames.has(name)).length;
+		return shared * 2 > names.length;
 	}
 
 	/** The start of the file: the BOM if the export had one, and the header row. */

@@ -51,7 +51,8 @@ function walkPages<P>(
 					...requestFor(run, page),
 					signal,
 					pace,
-					read: async (body) => {
+					read: async (body, headers) => {
+						refuseOtherFormat(run, headers['content-type'], page);
 						const { text, digest } = await readPageBody(body, maxBytes, page);
 						return { content: parse(text, page), digest };
 					},
@@ -89,12 +90,14 @@ async function exportCsvItem(run: ExportRun, itemIndex: number): Promise<INodeEx
 	if (parameters.wholeExport) {
 		binary = await client.get({
 			...requestFor(run),
-			read: async (body) =>
-				await context.helpers.prepareBinaryData(
+			read: async (body, headers) => {
+				refuseOtherFormat(run, headers['content-type'], 0);
+				return await context.helpers.prepareBinaryData(
 					chunkStream(boundedFile(body)) as unknown as Buffer,
 					fileName,
 					'text/csv',
-				),
+				);
+			},
 		});
 	} else {
 		const file = csvFilePages(run);
@@ -110,6 +113,27 @@ async function exportCsvItem(run: ExportRun, itemIndex: number): Promise<INodeEx
 		binary: { [parameters.binaryPropertyName]: binary },
 		pairedItem: { item: itemIndex },
 	};
+}
+
+/**
+ * A 2xx answer that says it is in another format than asked (a JSON error object for a CSV
+ * export, an HTML page from a proxy) is not the export. Unknown or generic types are let through:
+ * the service's own types are not documented.
+ */
+function refuseOtherFormat(run: ExportRun, contentType: unknown, page: number): void {
+	const type = String(
+		Array.isArray(contentType) ? contentType[0] : (contentType ?? ''),
+	).toLowerCase();
+	const other =
+		type.includes('html') ||
+		(run.parameters.format === 'csv' && type.includes('json')) ||
+		(run.parameters.format === 'json' && type.includes('csv'));
+	if (other) {
+		throw new ServiceDataError(
+			`Evergage answered page ${page} with ${type.split(';')[0]} instead of ${run.parameters.format.toUpperCase()}`,
+			"Nothing was output for this item: the answer is not the export (an error page or a proxy in between). Check the credential's Base URL, or run the workflow again later.",
+		);
+	}
 }
 
 /** The body of a whole-export CSV, failed past the file bound instead of filling the disk. */

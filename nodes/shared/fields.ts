@@ -210,8 +210,9 @@ export function exportNodeBasics(
 	};
 }
 
+// Before a dataset is set, a new node reads "Export as JSON", not "Dataset  as JSON".
 export const EXPORT_SUBTITLE =
-	'={{"Dataset " + $parameter["datasetId"] + " as " + $parameter["format"].toUpperCase()}}';
+	'={{($parameter["datasetId"] ? "Dataset " + $parameter["datasetId"] + " as " : "Export as ") + $parameter["format"].toUpperCase()}}';
 
 /** One top-level field of an export node, for a node that takes it too (the trigger). */
 export function exportField(entity: ExportEntity, name: string): INodeProperties {

@@ -1,6 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { hintLargeExport } from './hints';
+
 /**
  * Runs an export once per input item (so expressions and Loop nodes work per item) and honours
  * Continue On Fail: a failing item yields an item with `error`, and the others go on.
@@ -14,6 +16,7 @@ export async function runPerInputItem(
 	for (let itemIndex = 0; itemIndex < inputCount; itemIndex++) {
 		try {
 			const items = await exportItem(itemIndex);
+			hintLargeExport(context, items.length);
 			// One input item (the usual case): its items are the output, without a copy of a million references.
 			if (inputCount === 1) return [items];
 			// push(...items) overflows the call stack past ~100k items.

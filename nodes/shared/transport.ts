@@ -65,7 +65,7 @@ export interface EvergageRequest<T> {
 	 * Consumes a 2xx body. Throw `IncompleteBodyError` to have the request tried again, or
 	 * `ServiceDataError` for a body that no retry can mend.
 	 */
-	read: (body: BodyChunks) => Promise<T>;
+	read: (body: BodyChunks, headers: EvergageResponse['headers']) => Promise<T>;
 	/** Aborts the request (and stops its retries) once its result is no longer wanted. */
 	signal?: AbortSignal;
 	/** Shared by the requests of one export: their slots on the wire and the wait after a 429. */
@@ -171,7 +171,7 @@ export async function evergageClient(
 				);
 				const status = response.statusCode;
 				const body = guardedBody(response.body, settings.timeoutMs, signal);
-				if (status >= 200 && status < 300) return await request.read(body);
+				if (status >= 200 && status < 300) return await request.read(body, response.headers);
 				const bodyText = await readErrorText(body);
 				if (status !== 429 && (status < 500 || status === 501 || status === 505)) {
 					throw fail(

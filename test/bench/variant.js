@@ -51,6 +51,7 @@ function loadNodesBase(n8nDir) {
 		'n8n-workflow': require.resolve('n8n-workflow', { paths: [PROJECT] }),
 		'n8n-core': require.resolve('n8n-core', { paths: [PROJECT] }),
 	};
+	// @ts-ignore Module's private resolver, redirected for this process only
 	const resolve = Module._resolveFilename;
 	// @ts-ignore
 	Module._resolveFilename = function (request, ...rest) {
@@ -138,6 +139,7 @@ async function prepare() {
 				nodeTypes: { 'n8n-nodes-base.httpRequest': new HttpRequest(), 'n8n-nodes-base.splitOut': new SplitOut() },
 				credentialTypes: { httpBasicAuth: new HttpBasicAuth() },
 			});
+			/** @type {Array<{ name: string, type: string, typeVersion: number, parameters: Record<string, unknown>, credentials?: Record<string, string> }>} */
 			const nodes = [
 				{
 					name: 'HTTP Request',
@@ -183,7 +185,7 @@ async function prepare() {
 			};
 		}
 		case 'floor-json': {
-			const { request } = require('undici');
+			const { request } = /** @type {typeof import('undici')} */ (require('undici'));
 			const authorization = `Basic ${Buffer.from(`${KEY}:${SECRET}`).toString('base64')}`;
 			return async () => {
 				const records = [];
@@ -201,7 +203,7 @@ async function prepare() {
 			};
 		}
 		case 'floor-csv': {
-			const { request } = require('undici');
+			const { request } = /** @type {typeof import('undici')} */ (require('undici'));
 			const { pipeline } = require('stream/promises');
 			const authorization = `Basic ${Buffer.from(`${KEY}:${SECRET}`).toString('base64')}`;
 			const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'evergage-bench-')), 'export.csv');

@@ -2,12 +2,11 @@
 // Shared helpers for the real-n8n e2e suite (test/e2e/run.js) and the demo (test/demo-n8n.js).
 // Plain CommonJS, Node >= 20, no dependencies.
 
-const { spawn, spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const readline = require('node:readline');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'n8n-nodes-evergage');
@@ -119,6 +118,8 @@ function spawnInOwnGroup(cmd, args, opts) {
 /**
  * Start a long-running child in its own process group. Output is collected (and optionally
  * echoed with a prefix). Returns { child, output(), waitFor(regex, ms), stop() }.
+ * @param {string} cmd @param {string[]} args
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, echo?: string }} [opts]
  */
 function startProcess(cmd, args, opts = {}) {
 	const child = spawnInOwnGroup(cmd, args, opts);
@@ -184,7 +185,11 @@ function startProcess(cmd, args, opts = {}) {
 	};
 }
 
-/** Run a command to completion; resolves { code, stdout, stderr, ms }. Never rejects. */
+/**
+ * Run a command to completion; resolves { code, stdout, stderr, ms }. Never rejects.
+ * @param {string} cmd @param {string[]} args
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, timeoutMs?: number }} [opts]
+ */
 function run(cmd, args, opts = {}) {
 	const t0 = Date.now();
 	return new Promise((resolve) => {
@@ -229,7 +234,7 @@ async function freePort() {
 			srv.unref();
 			srv.on('error', reject);
 			srv.listen(0, '127.0.0.1', () => {
-				const { port: p } = srv.address();
+				const { port: p } = /** @type {import('node:net').AddressInfo} */ (srv.address());
 				srv.close(() => resolve(p));
 			});
 		});
@@ -276,6 +281,7 @@ async function buildAndPack(destDir, { skipBuild = false } = {}) {
 
 const STANDIN = process.env.E2E_STANDIN || path.join(ROOT, 'test', 'support', 'standin.js');
 
+/** @param {string} file @param {number} ms @param {(message: string) => void} [log] */
 async function waitForFile(file, ms, log = () => {}) {
 	const t0 = Date.now();
 	let said = false;
@@ -289,6 +295,7 @@ async function waitForFile(file, ms, log = () => {}) {
 	}
 }
 
+/** @param {string[]} [args] @param {{ echo?: string }} [opts] */
 async function startStandin(args = [], { echo } = {}) {
 	const p = startProcess(process.execPath, [STANDIN, '--port', '0', ...args], { echo });
 	const m = await p.waitFor(/^(\{.*"url".*\})\s*$/m, 20_000);
@@ -329,6 +336,21 @@ function n8nEnv(inst, userFolder, extra = {}) {
 	// E2E_N8N_ENV='{"N8N_DEFAULT_BINARY_DATA_MODE":"filesystem"}' runs every n8n with more settings
 	if (process.env.E2E_N8N_ENV) Object.assign(env, JSON.parse(process.env.E2E_N8N_ENV));
 	return Object.assign(env, extra);
+}
+
+/**
+ * Imports one Evergage credential pointing at a stand-in (its default key pair) into n8n, as
+ * `n8n import:credentials` does for a user; the JSON file holding the key pair is removed at once.
+ * @param {any} inst @param {string} userFolder @param {string} work a scratch folder
+ * @param {{ id: string, name: string }} cred @param {string} standinUrl
+ */
+async function importStandinCredential(inst, userFolder, work, cred, standinUrl) {
+	const credFile = path.join(work, 'creds.json');
+	const data = { accountName: 'demo', instance: 'us-1', apiKeyId: 'demo-key', apiSecretKey: 'demo-secret', baseUrl: standinUrl };
+	fs.writeFileSync(credFile, JSON.stringify([{ ...cred, type: CREDENTIAL_TYPE, data }]));
+	const r = await n8nCli(inst, userFolder, ['import:credentials', `--input=${credFile}`]);
+	fs.rmSync(credFile);
+	if (r.code !== 0) throw new Error(`import:credentials failed:\n${tail(r.stdout + r.stderr)}`);
 }
 
 /** `n8n <args>` run to completion, with its own free broker/main ports. */
@@ -428,6 +450,7 @@ function itemsOf(result, nodeName, output = 0) {
  * Start `n8n start` on a free loopback port; resolves when n8n says it listens on that port and
  * /types/nodes.json answers there. Tries another port if the chosen one was taken meanwhile.
  */
+/** @param {N8nStartOptions} [opts] */
 async function startN8n(inst, userFolder, opts = {}) {
 	for (let attempt = 1; ; attempt++) {
 		try {
@@ -438,7 +461,10 @@ async function startN8n(inst, userFolder, opts = {}) {
 	}
 }
 
-async function startN8nOnce(inst, userFolder, { extraEnv = {}, echo, readyMs = 180_000 } = {}) {
+/** @typedef {{ extraEnv?: Record<string, string>, echo?: string, readyMs?: number }} N8nStartOptions */
+/** @param {N8nStartOptions} [opts] */
+async function startN8nOnce(inst, userFolder, opts = {}) {
+	const { extraEnv = {}, echo, readyMs = 180_000 } = opts;
 	const port = extraEnv.N8N_PORT ? Number(extraEnv.N8N_PORT) : await freePort();
 	const env = n8nEnv(inst, userFolder, {
 		N8N_PORT: String(port),
@@ -554,6 +580,7 @@ function parseCsv(text) {
 }
 
 module.exports = {
+	importStandinCredential,
 	parseCsv,
 	ROOT,
 	CACHE,

@@ -112,9 +112,10 @@ async function standinGet(si, p) {
 	if (!res.ok) throw new Error(`stand-in ${p}: ${res.status} ${text.slice(0, 200)}`);
 	return p.includes('.csv') ? text : JSON.parse(text);
 }
+/** @returns {Promise<{ exportRequests: number, byStatus: Record<string, number> }>} */
 async function standinStats(si) {
 	const res = await fetch(`${si.url}/__standin/stats`);
-	return res.json();
+	return /** @type {any} */ (await res.json());
 }
 /** Replaces a dataset of the stand-in (its control route): the trigger sees the change on its next poll. */
 async function standinSetDataset(si, datasetId, dataset) {
@@ -148,7 +149,10 @@ function substitute(text, vars) {
 	return text.replace(/__([A-Z_]+)__/g, (m, k) => (k in vars ? vars[k] : m));
 }
 
-/** Prepare an example workflow for a headless run: credentials, local paths, manual trigger. */
+/**
+ * Prepare an example workflow for a headless run: credentials, local paths, manual trigger.
+ * @param {string} file @param {{ id: string, outDir?: string, swapSchedule?: boolean }} options
+ */
 function prepareExample(file, { id, outDir, swapSchedule }) {
 	const wf = JSON.parse(fs.readFileSync(file, 'utf8'));
 	wf.id = id;
@@ -246,6 +250,7 @@ async function runVersion(version, tarball) {
 		await standinReset(si);
 
 		/** run one workflow with `n8n execute`; returns { code, result, out } */
+		/** @param {string} id @param {{ extraEnv?: Record<string, string> }} [options] */
 		async function execute(id, { extraEnv } = {}) {
 			const r = await L.n8nCli(inst, userFolder, ['execute', `--id=${id}`, '--rawOutput'], { extraEnv: { ...fileEnv, ...extraEnv } });
 			allOutput.push(r.stdout, r.stderr);
@@ -491,7 +496,7 @@ async function runVersion(version, tarball) {
 					log(`${tag} note: the Schedule Trigger workflow does not run under \`n8n execute\` (exit ${x.code}): ${firstErrorLine(x.stdout + x.stderr)}`);
 					return;
 				}
-				await checkNightlyFile(x);
+				await checkNightlyFile();
 			});
 
 			await test(`${tag} example nightly-segment-csv.json (trigger swapped for a manual one) writes the segment CSV`, async () => {
@@ -500,7 +505,7 @@ async function runVersion(version, tarball) {
 				try {
 					assert.ok(!x.timedOut, `n8n execute hung: no result after ${x.ms} ms (killed)`);
 					assert.equal(x.code, 0, `exit ${x.code}`);
-					await checkNightlyFile(x);
+					await checkNightlyFile();
 				} catch (e) {
 					throw withDetails(e, x.out);
 				}
@@ -518,6 +523,7 @@ async function runVersion(version, tarball) {
 		});
 
 		await phase(`${tag} n8n start + REST checks`, async () => {
+			/** @type {Awaited<ReturnType<typeof L.startN8n>> | undefined} */
 			let srv;
 			await test(`${tag} n8n start becomes ready on a loopback port`, async () => {
 				srv = await L.startN8n(inst, userFolder, { extraEnv: fileEnv, echo: VERBOSE ? `  n8n ${version}| ` : undefined });
@@ -669,6 +675,7 @@ async function triggerChecks({ inst, userFolder, tag, test, si, fileEnv, allOutp
 	const itemsOf = (runData, node) => ((runData[node] || [])[0]?.data?.main?.[0] || []).map((i) => i.json);
 	const eventsOf = (runData) => itemsOf(runData, 'Evergage Trigger').map((i) => `${i.event} ${i.name}`).sort();
 
+	/** @type {any} */
 	let watching;
 	await test(`${tag} trigger: n8n start activates it and its first poll records a baseline (nothing emitted)`, async () => {
 		watching = await startWatching();

@@ -372,9 +372,9 @@ describe('failures', () => {
 			hits.push(request.url ?? '');
 			response.writeHead(302, { location: 'http://127.0.0.2:9/steal' }).end();
 		});
-		await new Promise((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+		await new Promise((resolve) => redirecting.listen(0, '127.0.0.1', () => resolve(undefined)));
 		try {
-			const url = `http://127.0.0.1:${redirecting.address().port}`;
+			const url = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (redirecting.address()).port}`;
 			const result = await runExport({ url }, { datasetId: 'engage', returnAll: true });
 
 			expect(result.error?.message).toBe('Evergage answered with a redirect (302), which is not followed');

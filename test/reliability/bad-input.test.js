@@ -28,6 +28,13 @@ const ODD_DATASETS = [
 
 const base = { datasetId: 'engage', format: 'json', returnAll: true, pageSize: 100 };
 
+/**
+ * One bad input: the field, the value as shown, what the node gets, and either the error it must
+ * give or what it must send instead.
+ * @typedef {{ field: string, value: string, parameters?: Record<string, any>, options?: Record<string, any>,
+ *   credentials?: Record<string, any>, error?: RegExp, sends?: Record<string, any> }} BadInput
+ */
+/** @type {BadInput[]} */
 const CASES = [
 	// Dataset ID
 	{ field: 'Dataset ID', value: 'empty', parameters: { datasetId: '' }, error: /Dataset ID.* is (empty|required)/ },
@@ -194,7 +201,7 @@ for (const [field, key] of [
 	}
 }
 
-describe('bad input through the n8n engine', () => {
+describe.each(['accounts', 'users'])('bad input to the %s export, through the n8n engine', (entity) => {
 	let server;
 	const connects = [];
 	const lookups = [];
@@ -210,15 +217,17 @@ describe('bad input through the n8n engine', () => {
 
 	beforeAll(async () => {
 		const datasets = { engage: { count: 20 } };
-		for (const id of ODD_DATASETS) datasets[id] = { count: 3, seed: 7 };
+		for (const id of ODD_DATASETS) datasets[id] = { count: 3, userCount: 3, seed: 7 };
 		server = await startStandin({ datasets });
 		net.Socket.prototype.connect = function (...args) {
 			const target = args[0];
 			connects.push(typeof target === 'object' ? `${target.host}:${target.port}` : String(target));
 			return originalConnect.apply(this, args);
 		};
+		// @ts-ignore a recording wrapper with lookup's own (overloaded) signature
 		dns.lookup = (...args) => {
 			lookups.push(String(args[0]));
+			// @ts-ignore
 			return originalLookup(...args);
 		};
 	});
@@ -226,13 +235,18 @@ describe('bad input through the n8n engine', () => {
 		net.Socket.prototype.connect = originalConnect;
 		dns.lookup = originalLookup;
 		await server.close();
-		printFigures('bad-input-sweep', figures);
+		printFigures(`bad-input-sweep-${entity}`, figures);
 	});
 
 	test.each(CASES.map((c) => [`${c.field} = ${c.value}`, c]))('%s', async (_name, c) => {
 		figures.cases++;
-		// Tail requests the previous case aborted may still be arriving: not this case's.
-		await new Promise((resolve) => setTimeout(resolve, 30));
+		// Tail requests the previous case aborted may still be arriving: not this case's. Wait until
+		// none has arrived for 100 ms (at most 3 s), so that the count below is this case's alone.
+		for (let quiet = 0, last = -1, waited = 0; quiet < 100 && waited < 3000; waited += 20) {
+			quiet = server.stats.requests === last ? quiet + 20 : 0;
+			last = server.stats.requests;
+			await new Promise((resolve) => setTimeout(resolve, 20));
+		}
 		const before = server.stats.requests;
 		connects.length = 0;
 		lookups.length = 0;
@@ -241,6 +255,7 @@ describe('bad input through the n8n engine', () => {
 		// n8n itself refuses a workflow whose required parameter is empty, before the node runs.
 		const result = await runExport(server, parameters, {
 			credentials: credentialsFor(server, c.credentials ?? {}),
+			entity,
 		}).catch((error) => ({
 			status: 'error',
 			error: { message: error.message, description: 'refused by n8n before the run' },
@@ -268,7 +283,7 @@ describe('bad input through the n8n engine', () => {
 			// One path segment, the dataset asked for, the export route: never another path.
 			expect(request.rawUrl.split('?')[0].split('/')).toHaveLength(5);
 			expect(request.datasetId).toBe(c.sends?.datasetId ?? 'engage');
-			expect(request.rawUrl).toMatch(/^\/api\/dataset\/[^/?#]+\/accounts\.json(\?|$)/);
+			expect(request.rawUrl).toMatch(new RegExp(`^/api/dataset/[^/?#]+/${entity}\\.json(\\?|$)`));
 			for (const [key, value] of Object.entries(c.sends?.query ?? {})) expect(request.query[key]).toBe(value);
 		}
 		if (c.sends?.datasetId) expect(result.items).toHaveLength(3);
@@ -281,6 +296,7 @@ describe("the credential's Base URL", () => {
 	afterAll(async () => await server.close());
 
 	const host = () => new URL(server.url).host;
+	/** @type {Array<[string, () => string, RegExp | null]>} */
 	const cases = [
 		['ftp scheme', () => `ftp://${host()}`, /must start with https:\/\/ or http:\/\//],
 		['file scheme', () => 'file:///etc/passwd', /must start with https:\/\/ or http:\/\//],

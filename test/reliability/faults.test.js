@@ -11,6 +11,7 @@ const { runExport, startStandin } = require('../support/node-under-test');
 const {
 	addCount,
 	compareRecords,
+	datasetFor,
 	expectedCsv,
 	expectedJson,
 	LONG,
@@ -72,7 +73,17 @@ function planRun(run) {
 	const plan = {
 		run,
 		seed,
-		shape: { count, seed: rnd.int(1, 1000), repeats, effectivePageSize, firstPage, limit, deduplicate },
+		// Both export nodes, in turn: the walk is the same, the path and records are not.
+		shape: {
+			entity: run % 2 ? 'users' : 'accounts',
+			count,
+			seed: rnd.int(1, 1000),
+			repeats,
+			effectivePageSize,
+			firstPage,
+			limit,
+			deduplicate,
+		},
 		pageSize,
 		maxPageSize,
 		format,
@@ -100,6 +111,7 @@ const figures = {
 	succeeded: 0,
 	failedAsPlanned: 0,
 	'runs by format': {},
+	'runs by node': {},
 	'runs with server page cap': 0,
 	'runs with Limit': 0,
 	'runs from a later Start Page': 0,
@@ -129,7 +141,7 @@ afterAll(() => {
 const plans = Array.from({ length: RUNS }, (_, run) => run).filter((run) => ONLY_RUN === undefined || run === ONLY_RUN);
 
 describe(`seeded fault injection (seed ${SEED}, ${RUNS} runs; replay: EVERGAGE_SEED=${SEED} EVERGAGE_RUN=<n>)`, () => {
-	test.each(plans)('run %i: exact accounts or a clear error', async (run) => {
+	test.each(plans)('run %i: exact records or a clear error', async (run) => {
 		const plan = planRun(run);
 		const replay = `replay: EVERGAGE_SEED=${SEED} EVERGAGE_RUN=${run} npx jest --config test/jest.config.js test/reliability/faults`;
 		const rnd = seededRandom(plan.seed ^ 0x5eed);
@@ -160,29 +172,34 @@ describe(`seeded fault injection (seed ${SEED}, ${RUNS} runs; replay: EVERGAGE_S
 			return kind.make();
 		};
 		const server = await startStandin({
-			datasets: { engage: { count: plan.shape.count, seed: plan.shape.seed, repeats: plan.shape.repeats } },
+			datasets: { engage: datasetFor(plan.shape) },
 			maxPageSize: plan.maxPageSize,
 			faults: faultFor,
 		});
 		const started = Date.now();
 		try {
-			const result = await runExport(server, {
-				datasetId: 'engage',
-				format: plan.format,
-				returnAll: plan.returnAll,
-				...(plan.shape.limit === undefined ? {} : { limit: plan.shape.limit }),
-				pageSize: plan.pageSize,
-				options: {
-					...(plan.shape.firstPage ? { page: plan.shape.firstPage } : {}),
-					deduplicate: plan.shape.deduplicate,
-					concurrency: plan.concurrency,
-					retries: plan.retries,
-					timeout: TIMEOUT_MS,
+			const result = await runExport(
+				server,
+				{
+					datasetId: 'engage',
+					format: plan.format,
+					returnAll: plan.returnAll,
+					...(plan.shape.limit === undefined ? {} : { limit: plan.shape.limit }),
+					pageSize: plan.pageSize,
+					options: {
+						...(plan.shape.firstPage ? { page: plan.shape.firstPage } : {}),
+						deduplicate: plan.shape.deduplicate,
+						concurrency: plan.concurrency,
+						retries: plan.retries,
+						timeout: TIMEOUT_MS,
+					},
 				},
-			});
+				{ entity: plan.shape.entity },
+			);
 			const elapsed = Date.now() - started;
 			figures.runs++;
 			addCount(figures['runs by format'], plan.format);
+			addCount(figures['runs by node'], plan.shape.entity);
 			if (plan.maxPageSize !== undefined) figures['runs with server page cap']++;
 			if (plan.shape.limit !== undefined) figures['runs with Limit']++;
 			if (plan.shape.firstPage > 0) figures['runs from a later Start Page']++;

@@ -31,6 +31,7 @@ describe('a permanently failing server ends the run with a clear error within th
 	beforeAll(() => (restore = shrinkRetryTiming({ baseDelayMs: 20, maxDelayMs: 80 })));
 	afterAll(() => restore());
 
+	/** @type {Array<[string, import('../support/standin').Fault, RegExp]>} */
 	const cases = [
 		['503 on every attempt', { kind: 'status', status: 503 }, /still answered 503 after 4 attempts/],
 		['429 without Retry-After', { kind: 'status', status: 429 }, /rate limited the export \(429\) after 4 attempts/],
@@ -69,6 +70,7 @@ describe('a permanently failing server ends the run with a clear error within th
 
 	test('Retry-After in seconds and as an HTTP date is honoured, and bounded', async () => {
 		// The date is made when the request comes: whole seconds, so it asks for 1 to 2 s.
+		/** @type {import('../support/standin').FaultPlan} */
 		const faults = (info) =>
 			info.index === 0
 				? { kind: 'status', status: 429, retryAfter: '1' }
@@ -110,6 +112,7 @@ describe('a permanently failing server ends the run with a clear error within th
 });
 
 describe('refusals are not retried', () => {
+	/** @type {Array<[string, import('../support/standin').StandinOptions, Record<string, any>, RegExp]>} */
 	const cases = [
 		[
 			'401 wrong secret',
@@ -130,12 +133,15 @@ describe('refusals are not retried', () => {
 			/may not read this data \(403\)/,
 		],
 		['404 unknown dataset', { datasets: { other: { count: 10 } } }, {}, /Dataset "engage" was not found \(404\)/],
-		...[400, 405, 409, 410, 413, 422].map((status) => [
-			`${status} injected`,
-			{ datasets: { engage: { count: 10 } }, faults: () => ({ kind: 'status', status }) },
-			{},
-			new RegExp(`rejected the request \\(${status}\\)`),
-		]),
+		...[400, 405, 409, 410, 413, 422].map(
+			(status) =>
+				/** @type {[string, import('../support/standin').StandinOptions, Record<string, any>, RegExp]} */ ([
+					`${status} injected`,
+					{ datasets: { engage: { count: 10 } }, faults: () => ({ kind: 'status', status }) },
+					{},
+					new RegExp(`rejected the request \\(${status}\\)`),
+				]),
+		),
 		[
 			'501 not implemented',
 			{ datasets: { engage: { count: 10 } }, faults: () => ({ kind: 'status', status: 501 }) },
@@ -235,6 +241,7 @@ describe('cancelling the execution stops the export promptly', () => {
 		const pending = new Set();
 		const realSet = global.setTimeout;
 		const realClear = global.clearTimeout;
+		// @ts-ignore a counting wrapper around the real setTimeout
 		global.setTimeout = (fn, ms, ...rest) => {
 			const timer = realSet((...a) => (pending.delete(timer), fn(...a)), ms, ...rest);
 			if ((ms ?? 0) >= 10_000) pending.add(timer);

@@ -18,9 +18,13 @@ const SECRET = 'S3cr3t/Audit+9c1e=="x';
 const FORMS = secretForms(KEY_ID, SECRET);
 const PAIR = `${KEY_ID}:${SECRET}`;
 const BASIC = `Basic ${Buffer.from(PAIR).toString('base64')}`;
+/** @type {import('n8n-workflow').INode} */
 const NODE = { id: 'x', name: 'x', type: 'x', typeVersion: 1, position: [0, 0], parameters: {} };
 
-/** What axios (under n8n's request helpers) throws: the request config, headers included, non-enumerable. */
+/**
+ * What axios (under n8n's request helpers) throws: the request config, headers included, non-enumerable.
+ * @returns {any}
+ */
 function axiosLikeError() {
 	const error = Object.assign(new Error('Request failed with status code 500'), {
 		isAxiosError: true,
@@ -141,6 +145,7 @@ describe('the log capture sees every channel, and the scanner flags what went do
 				outputs: ['main'],
 				properties: [],
 			};
+			/** @this {import('n8n-workflow').IExecuteFunctions} */
 			async execute() {
 				const error = new NodeApiError(this.getNode(), axiosLikeError(), {
 					description: `while reading as ${PAIR}`,

@@ -45,13 +45,27 @@ function shrinkRetryTiming(values = { baseDelayMs: 5, maxDelayMs: 40 }) {
 }
 
 /**
+ * The stand-in dataset for a run's shape: `count` records (with `repeats`) of the run's entity,
+ * accounts by default or users (then as many users as the shape counts).
+ */
+function datasetFor(shape) {
+	const { count, seed, repeats } = shape;
+	return shape.entity === 'users' ? { count, seed, userCount: count, userRepeats: repeats } : { count, seed, repeats };
+}
+
+/** The stand-in's own options for generating exactly that export. */
+function exportOptions(shape) {
+	return { ...datasetFor(shape), entity: shape.entity ?? 'accounts' };
+}
+
+/**
  * What the node must output for JSON: the documented rule (one record per name, values of the last
  * copy read, at the first copy's position), applied to the pages the node has to read — all of them,
  * or those up to the page where Limit is reached (later pages are not read, so their copies do not count).
  * Also the last page index the node must read.
  */
 function expectedJson(shape) {
-	const all = standin.generateAccounts({ count: shape.count, seed: shape.seed, repeats: shape.repeats });
+	const all = standin.generateAccounts(exportOptions(shape));
 	const size = shape.effectivePageSize;
 	const limit = shape.limit ?? Infinity;
 	const records = [];
@@ -78,10 +92,13 @@ const csvCell = (value) => (CSV_QUOTE.test(value) ? `"${value.replace(/"/g, '""'
 
 /** What the node must output for CSV: the header once, then every row read (no dedupe), up to Limit. */
 function expectedCsv(shape) {
-	const all = standin.generateAccounts({ count: shape.count, seed: shape.seed, repeats: shape.repeats });
+	const all = standin.generateAccounts(exportOptions(shape));
 	const from = shape.firstPage * shape.effectivePageSize;
 	const rows = all.slice(from, shape.limit === undefined ? undefined : from + shape.limit);
-	const lines = [standin.csvColumns().join(','), ...rows.map((r) => standin.csvValues(r).map(csvCell).join(','))];
+	const lines = [
+		standin.csvColumns({ entity: shape.entity }).join(','),
+		...rows.map((r) => standin.csvValues(r).map(csvCell).join(',')),
+	];
 	const lastNeededPage =
 		shape.limit !== undefined && rows.length >= shape.limit
 			? shape.firstPage + Math.ceil(shape.limit / shape.effectivePageSize) - 1
@@ -153,7 +170,7 @@ function captureLogs(options = {}) {
 	}
 
 	// jest's BufferedConsole has streams of its own; in band, console._stdout is process.stdout.
-	const withStreams = console;
+	const withStreams = /** @type {Console & { _stdout?: NodeJS.WritableStream, _stderr?: NodeJS.WritableStream }} */ (console);
 	const streams = new Map();
 	streams.set(process.stdout, { source: 'process.stdout/stderr', passOn: !options.quiet });
 	streams.set(process.stderr, { source: 'process.stdout/stderr', passOn: !options.quiet });
@@ -277,6 +294,52 @@ function secretForms(apiKeyId, apiSecretKey) {
 	};
 }
 
+/** Every form of the key pair the fragment audit looks for, whitespace variants of the secret too. */
+function fragmentForms(apiKeyId, apiSecretKey) {
+	const forms = secretForms(apiKeyId, apiSecretKey);
+	forms['secret (whitespace collapsed)'] = apiSecretKey.replace(/\s+/g, ' ');
+	forms['secret (whitespace removed)'] = apiSecretKey.replace(/\s+/g, '');
+	forms['secret (base64)'] = Buffer.from(apiSecretKey).toString('base64');
+	return forms;
+}
+
+/**
+ * Fragments of `size` or more characters of any form found in `text`: `form[offset]` for each form
+ * with one. Runs that lie inside the key id alone are not secret and are skipped.
+ */
+function fragmentHits(text, forms, apiKeyId, size = 8) {
+	const hits = [];
+	for (const [name, value] of Object.entries(forms)) {
+		for (let i = 0; i + size <= value.length; i++) {
+			const window = value.slice(i, i + size);
+			if (apiKeyId.includes(window) || !text.includes(window)) continue;
+			const at = text.indexOf(window);
+			hits.push(`${name}[${i}] in …${JSON.stringify(text.slice(Math.max(0, at - 20), at + size + 20))}…`);
+			break;
+		}
+	}
+	return hits;
+}
+
+/** fragmentHits for many key pairs at once, in one pass over `text`. */
+function fragmentHitsOfMany(text, keyPairs, size = 8) {
+	const windows = new Map();
+	for (const { forms, keyId } of keyPairs) {
+		for (const [name, value] of Object.entries(forms)) {
+			for (let i = 0; i + size <= value.length; i++) {
+				const window = value.slice(i, i + size);
+				if (!keyId.includes(window)) windows.set(window, `${name} of ${keyId}`);
+			}
+		}
+	}
+	const hits = [];
+	for (let at = 0; at + size <= text.length; at++) {
+		const name = windows.get(text.slice(at, at + size));
+		if (name !== undefined) hits.push(`${name} in …${JSON.stringify(text.slice(Math.max(0, at - 20), at + size + 20))}…`);
+	}
+	return hits;
+}
+
 /** Where each secret form occurs in `text` (names of the forms; empty when clean). */
 function secretHits(text, forms) {
 	return Object.entries(forms)
@@ -307,6 +370,7 @@ function addCount(target, key, by = 1) {
 }
 
 module.exports = {
+	datasetFor,
 	LONG,
 	masterSeed,
 	seededRandom,
@@ -320,6 +384,9 @@ module.exports = {
 	auditText,
 	secretForms,
 	secretHits,
+	fragmentForms,
+	fragmentHits,
+	fragmentHitsOfMany,
 	printFigures,
 	addCount,
 };

@@ -11,8 +11,11 @@ const os = require('os');
 const path = require('path');
 
 // n8n-core reads its folders at load time: give it a private, throwaway one unless told otherwise.
+// (jest makes one per run: test/support/jest-setup.js.)
 if (!process.env.N8N_USER_FOLDER) {
-	process.env.N8N_USER_FOLDER = fs.mkdtempSync(path.join(os.tmpdir(), 'evergage-n8n-'));
+	const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'evergage-n8n-'));
+	process.env.N8N_USER_FOLDER = folder;
+	process.once('exit', () => fs.rmSync(folder, { recursive: true, force: true }));
 }
 process.env.N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS ??= 'false';
 process.env.N8N_ENCRYPTION_KEY ??= 'evergage-engine-tests';
@@ -79,6 +82,7 @@ class TestCredentialsHelper extends ICredentialsHelper {
 		return undefined;
 	}
 
+	/** @returns {Promise<any>} */
 	async getCredentials() {
 		throw new Error('not used by these nodes');
 	}
@@ -188,14 +192,15 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 			connections[nodes[index].name] = { main: [[{ node: nodes[index + 1].name, type: 'main', index: 0 }]] };
 		}
 		const workflowData = { id: 'engine-test', name: 'engine test', nodes, connections, active: false };
-		const workflow = new Workflow({ ...workflowData, nodeTypes, settings: { timezone: options.timezone ?? 'UTC' } });
-		const hooks = new ExecutionLifecycleHooks('manual', 'execution-1', {
+		// The engine's parameter types are wider than what a run needs: these doubles hold what it reads.
+		const workflow = new Workflow(/** @type {any} */ ({ ...workflowData, nodeTypes, settings: { timezone: options.timezone ?? 'UTC' } }));
+		const hooks = new ExecutionLifecycleHooks('manual', 'execution-1', /** @type {any} */ ({
 			...workflowData,
 			activeVersionId: null,
 			isArchived: false,
 			createdAt: new Date(),
 			updatedAt: new Date(),
-		});
+		}));
 		let finish;
 		const finished = new Promise((resolve) => (finish = resolve));
 		hooks.addHandler('workflowExecuteAfter', (run) => finish(run));
@@ -211,7 +216,7 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 				waitingExecutionSource: {},
 			},
 		};
-		const workflowExecute = new WorkflowExecute(additionalData, 'manual', runExecutionData);
+		const workflowExecute = new WorkflowExecute(/** @type {any} */ (additionalData), 'manual', /** @type {any} */ (runExecutionData));
 		const execution = workflowExecute.processRunExecutionData(workflow);
 		options.onStart?.(() => execution.cancel());
 		await execution.catch(() => undefined);
@@ -253,6 +258,7 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 	 *   durable?: boolean, timezone?: string }} options
 	 */
 	function createPoller({ type, parameters, credentials, durable = false, timezone = 'UTC' }) {
+		/** @type {import('n8n-workflow').INode} */
 		const node = {
 			id: 'trigger-0',
 			name: 'Evergage Trigger',
@@ -284,7 +290,7 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 
 		/** @param {{ mode?: 'trigger' | 'manual' }} [options] */
 		async function poll({ mode = 'trigger' } = {}) {
-			const context = new PollContext(workflow, node, additionalDataFor(credentials, hooks), mode, 'activate');
+			const context = new PollContext(workflow, node, /** @type {any} */ (additionalDataFor(credentials, hooks)), mode, 'activate');
 			try {
 				const output = await nodeTypes.getByNameAndVersion(type, 1).poll.call(context);
 				if (mode !== 'manual' && (output !== null || durable)) saved = copy(workflow.staticData);

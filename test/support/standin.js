@@ -58,6 +58,7 @@
  */
 
 const http = require('node:http');
+const zlib = require('node:zlib');
 
 const DAY_MS = 86_400_000;
 const EPOCH_BASE_MS = Date.UTC(2013, 0, 1);
@@ -679,7 +680,8 @@ function generateAccounts(options = {}) {
   /** @type {AccountRecord[]} */
   const records = new Array(plan.length);
   for (let p = 0; p < plan.length; p++) {
-    records[p] = exportRecord(plan.accounts ? plan.accounts[p] : p, plan.versions ? plan.versions[p] : 0, ctx);
+    // an account or, for entity 'users', a user: both read the same way by the callers
+    records[p] = /** @type {AccountRecord} */ (exportRecord(plan.accounts ? plan.accounts[p] : p, plan.versions ? plan.versions[p] : 0, ctx));
   }
   return records;
 }
@@ -805,6 +807,38 @@ async function writeChunks(res, chunks, waitFlush = false) {
   return res.destroyed ? -1 : bytes;
 }
 
+/**
+ * A body chosen by a test, as a hostile or broken service would send it: any status, headers,
+ * gzip-encoded, in small chunks with pauses, or stalled for good after some bytes.
+ * @param {http.ServerResponse} res
+ * @param {{ status?: number, body: string | Buffer, contentType?: string, headers?: Record<string, string>,
+ *   gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number }} fault
+ * @param {(ms: number, res: http.ServerResponse) => Promise<boolean>} wait
+ * @returns {Promise<void>}
+ */
+async function writeHostileBody(res, fault, wait) {
+  let body = Buffer.isBuffer(fault.body) ? fault.body : Buffer.from(fault.body, 'utf8');
+  /** @type {Record<string, string | number>} */
+  const headers = { 'Content-Type': fault.contentType ?? 'application/json; charset=utf-8', ...fault.headers };
+  if (fault.gzip) {
+    body = zlib.gzipSync(body);
+    headers['Content-Encoding'] = 'gzip';
+  }
+  const stallAt = fault.stallAfterBytes ?? Infinity;
+  if (stallAt === Infinity && !fault.chunkDelayMs) headers['Content-Length'] = body.length;
+  res.writeHead(fault.status ?? 200, headers);
+  const step = Math.max(1, fault.chunkBytes ?? 64 * 1024);
+  for (let at = 0; at < body.length; at += step) {
+    if (res.destroyed) return;
+    const chunk = body.subarray(at, Math.min(body.length, at + step, Math.max(at, stallAt)));
+    if (chunk.length > 0 && !res.write(chunk)) await drainOrClose(res);
+    // Stalled: the socket stays open until the client gives up or close() destroys it.
+    if (at + step >= stallAt) return;
+    if (fault.chunkDelayMs && !(await wait(fault.chunkDelayMs, res))) return;
+  }
+  res.end();
+}
+
 /** @param {http.ServerResponse} res @returns {Promise<void>} */
 function closedPromise(res) {
   return new Promise((resolve) => {
@@ -817,7 +851,10 @@ function closedPromise(res) {
 // Faults
 
 /**
- * @typedef {{ kind: 'status', status: number, retryAfter?: string | number, body?: string, contentType?: string }
+ * @typedef {{ kind: 'status', status: number, retryAfter?: string | number, body?: string, contentType?: string,
+ *     headers?: Record<string, string> }
+ *   | { kind: 'body', status?: number, body: string | Buffer, contentType?: string, headers?: Record<string, string>,
+ *     gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number }
  *   | { kind: 'reset' }
  *   | { kind: 'truncate', contentLength?: boolean }
  *   | { kind: 'slow', delayMs?: number }
@@ -828,7 +865,7 @@ function closedPromise(res) {
  * @typedef {Array<Fault | null | undefined> | ((info: FaultRequestInfo) => Fault | null | undefined)} FaultPlan
  */
 
-const FAULT_KINDS = new Set(['status', 'reset', 'truncate', 'slow', 'stall']);
+const FAULT_KINDS = new Set(['status', 'reset', 'truncate', 'slow', 'stall', 'body']);
 
 /** @type {ReadonlyArray<Fault>} */
 const DEFAULT_FAULT_MIX = Object.freeze([
@@ -850,8 +887,8 @@ function checkFault(fault) {
   }
   if (kind === 'status') {
     const status = /** @type {{ status?: unknown }} */ (fault).status;
-    if (typeof status !== 'number' || status < 400 || status > 599) {
-      throw new Error(`standin: status fault needs a 4xx/5xx status, got ${String(status)}`);
+    if (typeof status !== 'number' || status < 300 || status > 599) {
+      throw new Error(`standin: status fault needs a 3xx/4xx/5xx status, got ${String(status)}`);
     }
   }
   return /** @type {Fault} */ (fault);
@@ -934,7 +971,7 @@ function inFlightLimit(value) {
 
 /**
  * @param {URLSearchParams} params
- * @returns {{ error: string } | { error: null, start?: number, end?: number, pageSize?: number, page: number }}
+ * @returns {{ error: string | null, start?: number, end?: number, pageSize?: number, page?: number }} page is set when error is null
  */
 function parseExportQuery(params) {
   /** @param {string} name */
@@ -1164,7 +1201,7 @@ async function startStandin(options = {}) {
     const contentType = slice.format === 'json' ? 'application/json; charset=utf-8' : 'text/csv; charset=utf-8';
     const chunks = exportBodyChunks(slice, null);
     const first = chunks.next();
-    const firstChunk = first.done ? '' : first.value;
+    const firstChunk = first.done ? '' : /** @type {string} */ (first.value);
     const second = first.done ? first : chunks.next();
     if (second.done) {
       // Small body: one write with a Content-Length.
@@ -1177,7 +1214,7 @@ async function startStandin(options = {}) {
     res.writeHead(200, { 'Content-Type': contentType });
     const rest = (function* () {
       yield firstChunk;
-      yield second.value;
+      yield /** @type {string} */ (second.value);
       yield* chunks;
     })();
     const bytes = await writeChunks(res, rest);
@@ -1200,9 +1237,14 @@ async function startStandin(options = {}) {
       case 'status': {
         const fallback = defaultFaultBody(fault.status);
         /** @type {Record<string, string>} */
-        const headers = {};
+        const headers = { ...fault.headers };
         if (fault.retryAfter !== undefined) headers['Retry-After'] = String(fault.retryAfter);
         sendSimple(res, entry, fault.status, fault.contentType ?? fallback.contentType, fault.body ?? fallback.body, headers);
+        return;
+      }
+      case 'body': {
+        countStatus(entry, fault.status ?? 200);
+        await writeHostileBody(res, fault, delay);
         return;
       }
       case 'slow': {

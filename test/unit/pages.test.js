@@ -2,7 +2,10 @@
 'use strict';
 const { exportPages } = require('../../nodes/shared/pages');
 
-/** A service of `total` records served `cap` at a time, answering after `delay(page)` ms. */
+/**
+ * A service of `total` records served `cap` at a time, answering after `delay(page)` ms.
+ * @param {number} total @param {number} cap @param {(page: number) => number} [delay]
+ */
 function fakeService(total, cap, delay = () => 0) {
 	const asked = [];
 	let inFlight = 0;

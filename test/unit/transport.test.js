@@ -3,7 +3,7 @@
 const { evergageOrigin } = require('../../nodes/shared/origin');
 const { backoffMs, retryAfterMs, retryTiming } = require('../../nodes/shared/transport');
 
-const node = { name: 'Export' };
+const node = /** @type {import('n8n-workflow').INode} */ (/** @type {unknown} */ ({ name: 'Export' }));
 const origin = (credentials) => evergageOrigin(credentials, node);
 
 describe('evergageOrigin', () => {
