@@ -579,6 +579,47 @@ describe('fault injection', () => {
   });
 });
 
+describe('rate limit by requests in flight', () => {
+  const page = (/** @type {number} */ n) => `/api/dataset/engage/accounts.json?pageSize=10&page=${n}`;
+
+  test('more than maxInFlight export requests open at once: the excess gets 429 with Retry-After', async () => {
+    // Latency keeps every request open long enough for all of them to overlap.
+    const server = await startStandin({ latencyMs: 150, maxInFlight: 3 });
+    try {
+      const answers = await Promise.all([0, 1, 2, 3, 4].map((n) => get(server, page(n))));
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+      for (const answer of answers.filter((a) => a.status === 429)) expect(answer.headers.get('retry-after')).toBe('1');
+      expect(server.stats.inFlightPeak).toBe(5);
+      expect(server.stats.rateLimited).toBe(2);
+      expect(server.requests.map((r) => r.inFlight).sort()).toEqual([1, 2, 3, 4, 5]);
+      // Closed requests no longer count: the next one is served.
+      expect((await get(server, page(0))).status).toBe(200);
+      expect(server.requests.at(-1)?.inFlight).toBe(1);
+      // Other routes are not export requests and are not counted.
+      expect((await get(server, '/api/principals')).status).toBe(200);
+      expect(server.requests.at(-1)?.inFlight).toBeNull();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a dataset\'s own maxInFlight, with its own Retry-After, overrides the server\'s', async () => {
+    const server = await startStandin({
+      latencyMs: 150,
+      maxInFlight: 10,
+      datasets: { engage: { count: 100, maxInFlight: { limit: 1, retryAfter: '2' } } },
+    });
+    try {
+      const answers = await Promise.all([0, 1].map((n) => get(server, page(n))));
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 429]);
+      expect(answers.find((a) => a.status === 429)?.headers.get('retry-after')).toBe('2');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('lifecycle', () => {
   test('latencyMs delays every answer', async () => {
     const server = await startStandin({ latencyMs: 120 });

@@ -2,6 +2,7 @@ import type { IBinaryData, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 
 import type { CsvPage } from './csv';
 import { chunkStream, CsvAssembler, splitCsvRows } from './csv';
+import { ExportPace } from './pace';
 import type { PageSource } from './pages';
 import { exportPages, formatBytes, pageBodyLimit, readPageBody } from './pages';
 import type { ExportEntity, ExportParameters } from './query';
@@ -36,30 +37,38 @@ function requestFor(run: ExportRun, page?: number) {
 /** The export's pages, each read whole (within its bound) and parsed by `parse`. */
 function walkPages<P>(
 	run: ExportRun,
-	parse: (body: Buffer, page: number) => P,
+	parse: (text: string, page: number) => P,
 	source: Pick<PageSource<P>, 'size' | 'take' | 'stillWanted'>,
 ): AsyncGenerator<P> {
 	const maxBytes = pageBodyLimit(run.parameters.paging.pageSize);
-	return exportPages<P>(run.parameters.paging, {
-		...source,
-		fetch: async (page, signal) =>
-			await run.client.get({
-				...requestFor(run, page),
-				signal,
-				read: async (body, headers) => {
-					refuseOtherFormat(run, headers['content-type'], page);
-					const { bytes, digest } = await readPageBody(body, maxBytes, page);
-					return { content: parse(bytes, page), digest };
-				},
-			}),
-		failure: (message, description) => run.client.failure(message, description),
-	});
+	const pace = new ExportPace(run.parameters.paging.concurrency);
+	return exportPages<P>(
+		run.parameters.paging,
+		{
+			...source,
+			fetch: async (page, signal) =>
+				await run.client.get({
+					...requestFor(run, page),
+					signal,
+					pace,
+					read: async (body, headers) => {
+						refuseOtherFormat(run, headers['content-type'], page);
+						const { text, digest } = await readPageBody(body, maxBytes, page);
+						return { content: parse(text, page), digest };
+					},
+				}),
+			failure: (message, description) => run.client.failure(message, description),
+		},
+		pace,
+	);
 }
 
 /** JSON: every record of the export (or up to Limit), deduplicated, as one item each. */
 async function exportRecordItems(run: ExportRun, itemIndex: number): Promise<INodeExecutionData[]> {
 	const { parameters } = run;
-	const collector = new RecordCollector(parameters.deduplicate, parameters.paging.limit);
+	const collector = new RecordCollector(parameters.deduplicate, parameters.paging.limit, {
+		item: itemIndex,
+	});
 	const pages = walkPages(run, parseJsonPage, {
 		size: (page) => page.length,
 		take: (page) => collector.add(page),
@@ -69,8 +78,7 @@ async function exportRecordItems(run: ExportRun, itemIndex: number): Promise<INo
 	while (!next.done && collector.stillWanted > 0) next = await pages.next();
 	// Ends the walk when Limit was reached before the export's end: pages in flight are aborted.
 	await pages.return(undefined);
-	// One shared pairing object: a million items need not carry a million copies of it.
-	return collector.takeItems({ item: itemIndex });
+	return collector.takeItems();
 }
 
 /** CSV: the export as one file, streamed into n8n's binary data: one request for all, or page by page. */
@@ -151,7 +159,7 @@ function csvFilePages(run: ExportRun): { chunks: AsyncGenerator<Buffer>; rows: (
 	);
 	const dataRows = new WeakMap<CsvPage, string[]>();
 	let rowCount = 0;
-	const pages = walkPages(run, (body) => splitCsvRows(body.toString('utf8')), {
+	const pages = walkPages(run, (text) => splitCsvRows(text), {
 		size: (page, index) => {
 			const rows = assembler.dataRows(page, index);
 			dataRows.set(page, rows);

@@ -2,7 +2,7 @@ import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import type { ExportEntity } from './query';
-import { MAX_CONCURRENCY, MAX_PAGE_SIZE } from './query';
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_PAGE_SIZE } from './query';
 
 /** The fields every export node shows, worded for what it exports: one fix here reaches all of them. */
 
@@ -110,13 +110,13 @@ export function exportFields(entity: ExportEntity): INodeProperties[] {
 				},
 				...(entity === 'users' ? [includeGeoField] : []),
 				{
-					displayName: 'Parallel Requests',
+					displayName: 'Max Parallel Requests',
 					name: 'concurrency',
 					type: 'number',
 					typeOptions: { minValue: 1, maxValue: MAX_CONCURRENCY },
-					default: 4,
+					default: DEFAULT_CONCURRENCY,
 					description:
-						'Pages requested at once. More is faster against a distant service; 1 asks one page at a time.',
+						'The most pages requested at once. The node starts with 2, asks more at once while that makes the export faster, and fewer when the service answers 429 or 5xx. Lower it to spare a busy service; 1 asks one page at a time.',
 				},
 				{
 					displayName: 'Put Output File in Field',

@@ -1,12 +1,14 @@
 import { createHash } from 'crypto';
 
+import { ExportPace } from './pace';
 import type { PagePlan } from './query';
 import type { BodyChunks } from './transport';
 import { ServiceDataError } from './transport';
 
 /**
- * The walk through an export: pages in order, `concurrency` requests at a time after the first,
- * and the rules that make it end whatever the service sends.
+ * The walk through an export: pages in order, after the first as many at a time as the export's
+ * pace allows (never more than `concurrency`, see pace.ts), and the rules that make it end whatever
+ * the service sends.
  *
  * Only an empty page ends an export normally: the service may cap the page size, so a short page
  * proves nothing. Past the end, at most `concurrency - 1` extra pages are asked for, and they are
@@ -64,7 +66,11 @@ export interface PageSource<P> {
 const NOT_PAGING =
 	'The service does not seem to page this export, so it would never end. Nothing was output for this item. Try another Page Size, or contact Salesforce support if it persists.';
 
-export async function* exportPages<P>(plan: PagePlan, source: PageSource<P>): AsyncGenerator<P> {
+export async function* exportPages<P>(
+	plan: PagePlan,
+	source: PageSource<P>,
+	pace = new ExportPace(plan.concurrency),
+): AsyncGenerator<P> {
 	const stop = new AbortController();
 	const inFlight: Array<Promise<{ page: FetchedPage<P> } | { error: unknown }>> = [];
 	let nextPage = plan.firstPage;
@@ -88,7 +94,7 @@ export async function* exportPages<P>(plan: PagePlan, source: PageSource<P>): As
 	try {
 		while (true) {
 			// The first page goes alone: a refused request (401, 404…) or a one-page export costs one request.
-			const window = pagesRead === 0 ? 1 : plan.concurrency;
+			const window = pagesRead === 0 ? 1 : pace.window;
 			while (
 				inFlight.length < window &&
 				pagesRead + inFlight.length < walkBounds.maxPages &&
@@ -133,6 +139,7 @@ export async function* exportPages<P>(plan: PagePlan, source: PageSource<P>): As
 					`Stopped at page ${index}. Nothing was output for this item. Narrow the export with a Filter or Start and End, or set a Limit.`,
 				);
 			}
+			pace.pageDone();
 			const added = source.take?.(content, index);
 			if (added !== undefined) {
 				distinct += added;
@@ -157,14 +164,20 @@ export async function* exportPages<P>(plan: PagePlan, source: PageSource<P>): As
 	}
 }
 
-/** A page body, whole, refused past `maxBytes`; with the digest of its bytes. */
+/**
+ * A page body, whole, refused past `maxBytes`, as text; with the digest of its bytes. Each chunk is
+ * decoded as it arrives, so no copy of the whole body is made outside the JavaScript heap: a million
+ * records would churn 300 MB of such copies, which V8 answers with full collections.
+ */
 export async function readPageBody(
 	body: BodyChunks,
 	maxBytes: number,
 	page: number,
-): Promise<{ bytes: Buffer; digest: string }> {
-	const chunks: Buffer[] = [];
+): Promise<{ text: string; digest: string }> {
+	// As Buffer#toString does: a BOM stays, a broken sequence becomes U+FFFD.
+	const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 	const hash = createHash('sha1');
+	let text = '';
 	let size = 0;
 	for await (const chunk of body) {
 		size += chunk.length;
@@ -175,12 +188,9 @@ export async function readPageBody(
 			);
 		}
 		hash.update(chunk);
-		chunks.push(chunk);
+		text += decoder.decode(chunk, { stream: true });
 	}
-	return {
-		bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size),
-		digest: hash.digest('hex'),
-	};
+	return { text: text + decoder.decode(), digest: hash.digest('hex') };
 }
 
 export function formatBytes(bytes: number): string {

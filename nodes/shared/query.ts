@@ -44,7 +44,13 @@ export interface ExportParameters {
 }
 
 export const MAX_PAGE_SIZE = 100_000;
-export const MAX_CONCURRENCY = 8;
+/**
+ * The ceiling of pages in flight unless the user lowers it. At 50 ms a request, 8 pages in flight
+ * already keep the core that decodes and parses them busy; more would only queue in the client and
+ * press harder on a service the tenant's sites and apps share. Far services may warrant up to 16.
+ */
+export const DEFAULT_CONCURRENCY = 8;
+export const MAX_CONCURRENCY = 16;
 const MAX_EPOCH_MS = 8.64e15;
 
 export function readExportParameters(
@@ -133,8 +139,8 @@ export function readExportParameters(
 		),
 		limit,
 		concurrency: wholeNumber(
-			options.concurrency ?? 4,
-			'Parallel Requests',
+			options.concurrency ?? DEFAULT_CONCURRENCY,
+			'Max Parallel Requests',
 			1,
 			MAX_CONCURRENCY,
 			invalid,

@@ -1,22 +1,31 @@
-import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
 
 import { IncompleteBodyError, ServiceDataError } from './transport';
 
 /** JSON pages → records (deduplicated, last copy wins) → output items. */
 
-/** Keeps one record per `name`: the last one seen (the service's most current), at its first position. */
+/**
+ * Keeps one item per `name`: the last record seen (the service's most current), at its first
+ * position. Items are made as records arrive, so no second pass builds them.
+ */
 export class RecordCollector {
-	readonly records: IDataObject[] = [];
+	readonly items: INodeExecutionData[] = [];
 
-	private readonly positionByName = new Map<string, number>();
+	private readonly names: NameIndex | undefined;
 
 	constructor(
-		private readonly deduplicate: boolean,
+		deduplicate: boolean,
 		private readonly limit = Infinity,
-	) {}
+		/** One shared pairing object: a million items need not carry a million copies of it. */
+		private readonly pairedItem: IPairedItemData = { item: 0 },
+	) {
+		this.names = deduplicate
+			? new NameIndex((position) => nameOf(this.items[position].json))
+			: undefined;
+	}
 
 	get stillWanted(): number {
-		return this.limit - this.records.length;
+		return this.limit - this.items.length;
 	}
 
 	/**
@@ -24,44 +33,116 @@ export class RecordCollector {
 	 * records are never merged); undefined without deduplication, which keeps no names.
 	 */
 	add(page: IDataObject[]): number | undefined {
-		if (!this.deduplicate) {
+		const { items, names, limit, pairedItem } = this;
+		if (names === undefined) {
 			for (const record of page) {
-				if (this.records.length >= this.limit) break;
-				this.records.push(record);
+				if (items.length >= limit) break;
+				items.push({ json: record, pairedItem });
 			}
 			return undefined;
 		}
 		let added = 0;
 		for (const record of page) {
 			const name = nameOf(record);
-			if (name !== undefined) {
-				const position = this.positionByName.get(name);
-				if (position !== undefined) {
-					this.records[position] = record;
-					continue;
-				}
+			if (name === undefined) {
 				added++;
-				if (this.records.length >= this.limit) continue;
-				this.positionByName.set(name, this.records.length);
-			} else {
-				added++;
-				if (this.records.length >= this.limit) continue;
+				if (items.length < limit) items.push({ json: record, pairedItem });
+				continue;
 			}
-			this.records.push(record);
+			const position = names.find(name);
+			if (position >= 0) {
+				items[position].json = record;
+				continue;
+			}
+			added++;
+			if (items.length >= limit) continue;
+			names.insert(items.length);
+			items.push({ json: record, pairedItem });
 		}
 		return added;
 	}
 
-	/**
-	 * The records as output items, written over the records' own array, after the name index is
-	 * dropped: at a million records neither the index nor a second array is held while the items are
-	 * made. The collector is spent afterwards.
-	 */
-	takeItems(pairedItem: { item: number }): INodeExecutionData[] {
-		this.positionByName.clear();
-		const items = this.records as unknown as INodeExecutionData[];
-		for (let i = 0; i < items.length; i++) items[i] = { json: this.records[i], pairedItem };
-		return items;
+	/** The items; the name index is dropped first, so it is not held beside them. */
+	takeItems(): INodeExecutionData[] {
+		this.names?.clear();
+		return this.items;
+	}
+}
+
+/**
+ * Names seen → their item's position: an open-addressing table in one typed array (a position and
+ * the name's hash per slot), about 16 bytes per name off the JavaScript heap, where a Map costs an
+ * entry on it per name for the collector to mark again at every full collection. A hash match is
+ * confirmed against the name at that position, so colliding names never merge.
+ */
+class NameIndex {
+	/** Per slot: position + 1 (0 = empty), then the name's hash. */
+	private slots = new Int32Array(2 * 1024);
+
+	private mask = 1024 - 1;
+
+	private count = 0;
+
+	/** Where the name last looked for and not found would go, and its hash. */
+	private free = 0;
+
+	private freeHash = 0;
+
+	// A seed of its own per export, so that no set of names collides by design.
+	private readonly seed = (Math.random() * 0x100000000) | 0;
+
+	constructor(private readonly nameAt: (position: number) => string | undefined) {}
+
+	/** The position of `name`, or -1; the slot where it would go is remembered for `insert`. */
+	find(name: string): number {
+		const hash = this.hashOf(name);
+		const { slots, mask } = this;
+		let slot = hash & mask;
+		for (let entry = slots[2 * slot]; entry !== 0; entry = slots[2 * slot]) {
+			if (slots[2 * slot + 1] === hash && this.nameAt(entry - 1) === name) return entry - 1;
+			slot = (slot + 1) & mask;
+		}
+		this.free = slot;
+		this.freeHash = hash;
+		return -1;
+	}
+
+	/** Records the name last looked for, not found, at `position`. */
+	insert(position: number): void {
+		this.slots[2 * this.free] = position + 1;
+		this.slots[2 * this.free + 1] = this.freeHash;
+		if (++this.count * 2 > this.mask + 1) this.grow();
+	}
+
+	clear(): void {
+		this.slots = new Int32Array(2);
+		this.mask = 0;
+		this.count = 0;
+	}
+
+	private grow(): void {
+		const old = this.slots;
+		const mask = (this.mask + 1) * 2 - 1;
+		const slots = new Int32Array(2 * (mask + 1));
+		for (let i = 0; i < old.length; i += 2) {
+			if (old[i] === 0) continue;
+			let slot = old[i + 1] & mask;
+			while (slots[2 * slot] !== 0) slot = (slot + 1) & mask;
+			slots[2 * slot] = old[i];
+			slots[2 * slot + 1] = old[i + 1];
+		}
+		this.slots = slots;
+		this.mask = mask;
+	}
+
+	/** FNV-1a over the UTF-16 code units, seeded, then mixed so that the low bits spread too. */
+	private hashOf(name: string): number {
+		let hash = this.seed ^ 0x811c9dc5;
+		for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+		hash ^= hash >>> 16;
+		hash = Math.imul(hash, 0x85ebca6b);
+		hash ^= hash >>> 13;
+		return hash;
 	}
 }
 
@@ -77,9 +158,8 @@ const unparsable = Symbol('unparsable');
 const BOM = 0xfeff;
 
 /** A page's records: a JSON list of objects (a leading BOM allowed), or an error naming the page. */
-export function parseJsonPage(body: Buffer, page: number): IDataObject[] {
-	let text = body.toString('utf8');
-	if (text.charCodeAt(0) === BOM) text = text.slice(1);
+export function parseJsonPage(body: string, page: number): IDataObject[] {
+	const text = body.charCodeAt(0) === BOM ? body.slice(1) : body;
 	let parsed: unknown = unparsable;
 	try {
 		parsed = JSON.parse(text);

@@ -68,6 +68,17 @@ export interface EvergageRequest<T> {
 	read: (body: BodyChunks, headers: EvergageResponse['headers']) => Promise<T>;
 	/** Aborts the request (and stops its retries) once its result is no longer wanted. */
 	signal?: AbortSignal;
+	/** Shared by the requests of one export: their slots on the wire and the wait after a 429. */
+	pace?: RequestPace;
+}
+
+/** What the door asks of an export's pace (pace.ts): a slot per attempt, and word of refusals. */
+export interface RequestPace {
+	/** Resolves with the attempt's epoch once it may go, or undefined if `signal` aborted first. */
+	acquire(signal?: AbortSignal): Promise<number | undefined>;
+	release(): void;
+	/** A 429 (with the wait it asks of the whole export) or a 5xx, for an attempt of `epoch`. */
+	refused(epoch: number, waitMs?: number): void;
 }
 
 /** A 2xx body that ended early or does not parse: the request is worth another try. */
@@ -148,6 +159,8 @@ export async function evergageClient(
 		let lastDetail = '';
 		for (let attempt = 1; attempt <= attempts; attempt++) {
 			throwIfStopped(cancelSignal, request.signal, node);
+			const epoch = await request.pace?.acquire(signal);
+			throwIfStopped(cancelSignal, request.signal, node);
 			let waitMs: number | undefined;
 			try {
 				const response = await untilAborted(
@@ -169,6 +182,9 @@ export async function evergageClient(
 				lastProblem = status === 429 ? 'rate limited the export (429)' : `answered ${status}`;
 				lastDetail = '';
 				waitMs = retryAfterMs(response.headers['retry-after']);
+				// A 429 holds the whole export: for its Retry-After, or for this attempt's backoff.
+				if (epoch !== undefined)
+					request.pace?.refused(epoch, status === 429 ? (waitMs ?? backoffMs(attempt)) : undefined);
 				if (waitMs !== undefined && waitMs > retryTiming.maxRetryAfterMs) {
 					throw fail(
 						`Evergage asks to wait ${Math.ceil(waitMs / 1000)} s before the next request`,
@@ -190,6 +206,8 @@ export async function evergageClient(
 				if (problem.permanent) throw failure(problem.message, problem.description);
 				lastProblem = problem.message;
 				lastDetail = problem.description;
+			} finally {
+				if (epoch !== undefined) request.pace?.release();
 			}
 			if (attempt < attempts)
 				await pause(waitMs ?? backoffMs(attempt), cancelSignal, request.signal, node);
@@ -473,19 +491,23 @@ async function pause(
 	stopSignal: AbortSignal | undefined,
 	node: INode,
 ): Promise<void> {
-	const signal = AbortSignal.any(
-		[cancelSignal, stopSignal].filter((s): s is AbortSignal => s !== undefined),
+	await sleepUnlessAborted(
+		ms,
+		AbortSignal.any([cancelSignal, stopSignal].filter((s): s is AbortSignal => s !== undefined)),
 	);
-	if (!signal.aborted) {
-		let onAbort: () => void = () => {};
-		const aborted = new Promise<void>((resolve) => {
-			onAbort = resolve;
-			signal.addEventListener('abort', onAbort, { once: true });
-		});
-		// Given the signal, n8n's sleep clears its timer on abort, so a cancelled run keeps no timer
-		// alive; an older n8n ignores it, and the race still ends the wait.
-		await Promise.race([sleep(ms, signal).catch(() => undefined), aborted]);
-		signal.removeEventListener('abort', onAbort);
-	}
 	throwIfStopped(cancelSignal, stopSignal, node);
+}
+
+/** Waits `ms`, or less if `signal` aborts first. */
+export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+	if (signal.aborted) return;
+	let onAbort: () => void = () => {};
+	const aborted = new Promise<void>((resolve) => {
+		onAbort = resolve;
+		signal.addEventListener('abort', onAbort, { once: true });
+	});
+	// Given the signal, n8n's sleep clears its timer on abort, so a cancelled run keeps no timer
+	// alive; an older n8n ignores it, and the race still ends the wait.
+	await Promise.race([sleep(ms, signal).catch(() => undefined), aborted]);
+	signal.removeEventListener('abort', onAbort);
 }

@@ -33,7 +33,7 @@ const SECRET = 'demo-secret';
 const PROJECT = path.resolve(__dirname, '../..');
 
 function rssNow() {
-	return process.memoryUsage().rss;
+	return process.memoryUsage.rss();
 }
 function peakRss() {
 	return process.resourceUsage().maxRSS * 1024;
@@ -251,7 +251,7 @@ async function main() {
 	const sampler = setInterval(() => {
 		const rss = rssNow();
 		if (rss > sampledPeak) sampledPeak = rss;
-	}, 20);
+	}, 100);
 	const profiler = spec.profile ? await startProfiler() : undefined;
 	const cpu0 = process.cpuUsage();
 	const t0 = process.hrtime.bigint();

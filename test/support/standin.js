@@ -16,6 +16,11 @@
  * unknown dataset 404 -> forbidden dataset 403 -> invalid query 400 -> injected fault -> export.
  * Faults are therefore consumed only by export requests that would otherwise succeed.
  *
+ * Rate limit by concurrency (`maxInFlight`, per dataset or for the server): an export request that
+ * arrives while more than N export requests are open (its own included, counted from arrival until
+ * its response is sent or its connection closes) gets 429 with Retry-After, before any other fault.
+ * Every log entry carries `inFlight`, the count at its arrival; stats keep the peak.
+ *
  * Data model (all derived from (seed, account index), so 1M accounts cost nothing up front):
  *   - account i has a unique `name` `<stem>-<i padded to 6 digits>`; some displayNames contain a
  *     comma and double quotes, and every account with i % 97 === 41 has a line feed in it (CSV quoting).
@@ -907,27 +912,37 @@ function defaultFaultBody(status) {
  * @typedef {PopulationShapes & {
  *   forbidden?: boolean,
  *   throttleOncePerRequest?: boolean | { retryAfter?: string },
+ *   maxInFlight?: MaxInFlight,
  *   maxPageSize?: number, csvHeaderEveryPage?: boolean, csvEmptyPage?: 'header' | 'empty'
  * }} DatasetConfig
  *   throttleOncePerRequest: the first request for each distinct (format, query) gets 429 (Retry-After 1 by default).
+ *   maxInFlight: overrides the server's for requests to this dataset.
+ *
+ * @typedef {number | { limit: number, retryAfter?: string }} MaxInFlight
+ *   more than `limit` export requests open at once: 429 with Retry-After (default '1').
  *
  * @typedef {{
  *   credentials?: Credentials, datasets?: Record<string, DatasetConfig>, apiAccess?: boolean,
  *   maxPageSize?: number, latencyMs?: number, csvEmptyPage?: 'header' | 'empty', csvHeaderEveryPage?: boolean,
- *   faults?: FaultPlan, faultRate?: number, faultMix?: Fault[], seed?: number,
+ *   faults?: FaultPlan, faultRate?: number, faultMix?: Fault[], seed?: number, maxInFlight?: MaxInFlight,
  *   maxLifetimeMs?: number, maxRequestLog?: number, control?: boolean, port?: number
  * }} StandinOptions
  *   datasets replaces the default set entirely.
  *
  * @typedef {{ requests: number, exportRequests: number, byStatus: Record<string, number>,
- *   faultsByKind: Record<string, number>, recordsServed: number, bytesServed: number }} StandinStats
+ *   faultsByKind: Record<string, number>, recordsServed: number, bytesServed: number,
+ *   inFlightPeak: number, rateLimited: number }} StandinStats
+ *   inFlightPeak: most export requests open at once; rateLimited: 429s sent for maxInFlight.
  *
  * @typedef {{ index: number, method: string, path: string, datasetId: string | null, format: 'json' | 'csv' | null,
  *   entity: Entity | null,
- *   query: Record<string, string>, rawUrl: string, authOk: boolean, status: number | null, fault: Fault | null }} RequestLogEntry
+ *   query: Record<string, string>, rawUrl: string, authOk: boolean, status: number | null, fault: Fault | null,
+ *   inFlight: number | null, at: number }} RequestLogEntry
  *   status: the status line sent (200 for reset/truncate/stall), null while in flight or if none was sent.
+ *   inFlight: export requests open when this one arrived, itself included (null for other routes).
+ *   at: when it arrived (Date.now()).
  *
- * @typedef {{ url: string, port: number, readonly stats: StandinStats, readonly requests: RequestLogEntry[],
+ * @typedef {{ url: string, port: number, readonly stats: StandinStats, readonly requests: RequestLogEntry[], readonly inFlight: number,
  *   setFaults: (faults: FaultPlan | undefined) => void, resetStats: () => void,
  *   setDataset: (datasetId: string, dataset: DatasetConfig) => void,
  *   close: () => Promise<void>, closed: Promise<void>, httpServer: http.Server }} Standin
@@ -941,10 +956,18 @@ const DEFAULT_DATASETS = {
 
 /** @returns {StandinStats} */
 function emptyStats() {
-  return { requests: 0, exportRequests: 0, byStatus: {}, faultsByKind: {}, recordsServed: 0, bytesServed: 0 };
+  return { requests: 0, exportRequests: 0, byStatus: {}, faultsByKind: {}, recordsServed: 0, bytesServed: 0, inFlightPeak: 0, rateLimited: 0 };
 }
 
 const DIGITS = /^\d+$/;
+
+/** @param {MaxInFlight | undefined} value @returns {{ limit: number, retryAfter: string } | null} */
+function inFlightLimit(value) {
+  if (value === undefined || value === null) return null;
+  const limit = typeof value === 'number' ? value : value.limit;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`standin: maxInFlight must be a positive integer, got ${String(limit)}`);
+  return { limit, retryAfter: (typeof value === 'object' ? value.retryAfter : undefined) ?? '1' };
+}
 
 /**
  * @param {URLSearchParams} params
@@ -1065,6 +1088,10 @@ async function startStandin(options = {}) {
   let requestLog = [];
   let requestIndex = 0;
   let exportIndex = 0;
+  /** Export requests open now; not reset with the stats, since they are still open. */
+  let openExports = 0;
+  const serverInFlightLimit = inFlightLimit(options.maxInFlight);
+  for (const dataset of Object.values(datasets)) inFlightLimit(dataset.maxInFlight);
   /** Requests (format + query) already throttled once by datasets with throttleOncePerRequest. */
   let throttled = new Set();
   const resetStats = () => {
@@ -1315,7 +1342,21 @@ async function startStandin(options = {}) {
       authOk: basicAuthMatches(req.headers.authorization, credentials),
       status: null,
       fault: null,
+      inFlight: null,
+      at: Date.now(),
     };
+    if (route.kind === 'export') {
+      // Open from arrival (the latency below included) until the answer is sent or the client leaves.
+      entry.inFlight = ++openExports;
+      if (openExports > stats.inFlightPeak) stats.inFlightPeak = openExports;
+      let open = true;
+      const closed = () => {
+        if (open) openExports--;
+        open = false;
+      };
+      res.once('finish', closed);
+      res.once('close', closed);
+    }
     requestLog.push(entry);
     // Trim in batches so logging stays O(1) amortised under load.
     if (requestLog.length > maxRequestLog + Math.ceil(maxRequestLog / 10)) requestLog.splice(0, requestLog.length - maxRequestLog);
@@ -1370,7 +1411,12 @@ async function startStandin(options = {}) {
     stats.exportRequests++;
     /** @type {Fault | null} */
     let fault = null;
-    if (dataset.throttleOncePerRequest) {
+    const rateLimit = dataset.maxInFlight !== undefined ? inFlightLimit(dataset.maxInFlight) : serverInFlightLimit;
+    if (rateLimit && entry.inFlight !== null && entry.inFlight > rateLimit.limit) {
+      stats.rateLimited++;
+      fault = { kind: 'status', status: 429, retryAfter: rateLimit.retryAfter };
+    }
+    if (!fault && dataset.throttleOncePerRequest) {
       const key = JSON.stringify([route.datasetId, route.format, [...params].sort()]);
       if (!throttled.has(key)) {
         throttled.add(key);
@@ -1441,6 +1487,7 @@ async function startStandin(options = {}) {
     port: address.port,
     get stats() { return stats; },
     get requests() { return requestLog; },
+    get inFlight() { return openExports; },
     setFaults,
     resetStats,
     setDataset,
@@ -1454,7 +1501,7 @@ async function startStandin(options = {}) {
 // CLI
 
 const CLI_USAGE = 'usage: node test/support/standin.js [--port N] [--count N] [--seed N] [--max-page-size N] ' +
-  '[--user-count N] [--latency-ms N] [--repeats N] [--fault-rate X] [--key-id X] [--secret Y] [--max-lifetime-ms N]';
+  '[--user-count N] [--latency-ms N] [--repeats N] [--fault-rate X] [--max-in-flight N] [--key-id X] [--secret Y] [--max-lifetime-ms N]';
 
 /**
  * @param {string[]} argv
@@ -1462,7 +1509,7 @@ const CLI_USAGE = 'usage: node test/support/standin.js [--port N] [--count N] [-
  */
 function parseCliArgs(argv) {
   const known = new Set(['port', 'count', 'user-count', 'seed', 'max-page-size', 'latency-ms', 'repeats', 'fault-rate',
-    'key-id', 'secret', 'max-lifetime-ms']);
+    'max-in-flight', 'key-id', 'secret', 'max-lifetime-ms']);
   /** @type {Record<string, string>} */
   const args = {};
   for (let i = 0; i < argv.length; i++) {
@@ -1503,6 +1550,7 @@ async function runCli(argv) {
     maxPageSize: number('max-page-size', undefined),
     latencyMs: number('latency-ms', 0),
     faultRate: number('fault-rate', 0),
+    maxInFlight: number('max-in-flight', undefined),
     seed: number('seed', 1),
     maxLifetimeMs: number('max-lifetime-ms', 30 * 60_000),
     control: true,

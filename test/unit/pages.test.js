@@ -103,3 +103,26 @@ test('a service that sends the same page again fails instead of looping forever'
 		'Evergage sent page 1 with the same content as page 0',
 	);
 });
+
+describe('readPageBody', () => {
+	const { readPageBody } = require('../../nodes/shared/pages');
+	async function* chunks(...parts) {
+		for (const part of parts) yield part;
+	}
+
+	test('decodes text split anywhere, even inside a character, keeps a BOM, and digests the bytes', async () => {
+		const bytes = Buffer.from('\uFEFF[{"name":"Société Générale 🌍"}]', 'utf8');
+		const cuts = [1, 4, 20, 21, 33, bytes.length - 2];
+		const parts = cuts.map((cut, i) => bytes.subarray(i === 0 ? 0 : cuts[i - 1], cut)).concat([bytes.subarray(cuts.at(-1))]);
+		const split = await readPageBody(chunks(...parts), 1000, 0);
+		const whole = await readPageBody(chunks(bytes), 1000, 0);
+
+		expect(split.text).toBe(bytes.toString('utf8'));
+		expect(split.digest).toBe(whole.digest);
+	});
+
+	test('a broken sequence becomes U+FFFD, as Buffer#toString makes it', async () => {
+		const bytes = Buffer.from([0x5b, 0x22, 0xc3, 0x22, 0x5d]);
+		expect((await readPageBody(chunks(bytes), 1000, 0)).text).toBe(bytes.toString('utf8'));
+	});
+});

@@ -6,50 +6,92 @@ const { IncompleteBodyError } = require('../../nodes/shared/transport');
 
 describe('RecordCollector', () => {
 	const page = (...entries) => entries.map(([name, v]) => ({ name, v }));
+	const records = (collector) => collector.takeItems().map((item) => item.json);
 
 	test('keeps the last copy of an account, at its first position', () => {
 		const collector = new RecordCollector(true);
 		collector.add(page(['a', 1], ['b', 1], ['a', 2]));
 		collector.add(page(['c', 1], ['b', 2], ['a', 3]));
 
-		expect(collector.records).toEqual(page(['a', 3], ['b', 2], ['c', 1]));
+		expect(records(collector)).toEqual(page(['a', 3], ['b', 2], ['c', 1]));
 	});
 
 	test('without deduplication, every record is kept as sent', () => {
 		const collector = new RecordCollector(false);
 		collector.add(page(['a', 1], ['a', 2]));
 
-		expect(collector.records).toEqual(page(['a', 1], ['a', 2]));
+		expect(records(collector)).toEqual(page(['a', 1], ['a', 2]));
 	});
 
 	test('a limit counts distinct accounts and still takes later copies of the kept ones', () => {
 		const collector = new RecordCollector(true, 2);
 		collector.add(page(['a', 1], ['b', 1], ['c', 1], ['a', 2]));
 
-		expect(collector.records).toEqual(page(['a', 2], ['b', 1]));
 		expect(collector.stillWanted).toBe(0);
+		expect(records(collector)).toEqual(page(['a', 2], ['b', 1]));
+	});
+
+	test('items share one pairing object and are made as records arrive', () => {
+		const pairedItem = { item: 3 };
+		const collector = new RecordCollector(true, Infinity, pairedItem);
+		collector.add(page(['a', 1], ['b', 1]));
+		const items = collector.takeItems();
+
+		expect(items).toEqual([{ json: { name: 'a', v: 1 }, pairedItem }, { json: { name: 'b', v: 1 }, pairedItem }]);
+		expect(items[0].pairedItem).toBe(items[1].pairedItem);
+	});
+
+	test('tells how many records of a page were new', () => {
+		const collector = new RecordCollector(true);
+		expect(collector.add(page(['a', 1], ['b', 1], ['a', 2]))).toBe(2);
+		expect(collector.add(page(['b', 2], ['a', 3]))).toBe(0);
+		expect(collector.add([{ v: 1 }, ...page(['c', 1])])).toBe(2);
+		expect(new RecordCollector(false).add(page(['a', 1]))).toBeUndefined();
+	});
+
+	test('a name sent as a number and as text is one account', () => {
+		const collector = new RecordCollector(true);
+		collector.add([{ name: 42, v: 1 }, { name: '42', v: 2 }]);
+
+		expect(records(collector)).toEqual([{ name: '42', v: 2 }]);
+	});
+
+	test('many names, with repeats far apart, keep first positions and last copies', () => {
+		const collector = new RecordCollector(true);
+		const count = 50_000;
+		for (let from = 0; from < count; from += 1000) {
+			collector.add(Array.from({ length: 1000 }, (_, i) => ({ name: `acct-${from + i}`, v: 1 })));
+		}
+		// Every seventh account again, with names that differ only in their last characters.
+		const repeated = Math.floor(count / 7);
+		const repeats = Array.from({ length: repeated }, (_, i) => ({ name: `acct-${i * 7}`, v: 2 }));
+		expect(collector.add(repeats)).toBe(0);
+		const kept = records(collector);
+
+		expect(kept).toHaveLength(count);
+		kept.forEach((record, i) => expect(record).toEqual({ name: `acct-${i}`, v: i % 7 === 0 && i / 7 < repeated ? 2 : 1 }));
 	});
 
 	test('records without a name are kept, never merged', () => {
 		const collector = new RecordCollector(true);
 		collector.add([{ v: 1 }, { v: 2 }]);
 
-		expect(collector.records).toHaveLength(2);
+		expect(records(collector)).toHaveLength(2);
 	});
 });
 
 describe('parseJsonPage', () => {
 	test('a cut-off body asks for another try; it is never read as the last page', () => {
-		expect(() => parseJsonPage(Buffer.from('[{"name":"a"},{"na'), 0)).toThrow(IncompleteBodyError);
-		expect(() => parseJsonPage(Buffer.from(''), 0)).toThrow(IncompleteBodyError);
+		expect(() => parseJsonPage('[{"name":"a"},{"na', 0)).toThrow(IncompleteBodyError);
+		expect(() => parseJsonPage('', 0)).toThrow(IncompleteBodyError);
 	});
 
 	test('JSON that is not a list is refused', () => {
-		expect(() => parseJsonPage(Buffer.from('{"error":"x"}'), 0)).toThrow('not a list');
+		expect(() => parseJsonPage('{"error":"x"}', 0)).toThrow('not a list');
 	});
 
 	test('a list of records is returned as is', () => {
-		expect(parseJsonPage(Buffer.from('[{"name":"ü"}]'), 0)).toEqual([{ name: 'ü' }]);
+		expect(parseJsonPage('[{"name":"ü"}]', 0)).toEqual([{ name: 'ü' }]);
 	});
 });
 
