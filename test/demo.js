@@ -17,6 +17,9 @@ async function main() {
 		evergageApi: { accountName: 'demo', instance: 'us-1', ...DEFAULT_CREDENTIALS, baseUrl: server.url },
 	};
 	const run = async (parameters, node = 'evergageAccountExport') => {
+		// A finished export aborts its requests past the end; let any already on the wire land first,
+		// so that each export's count is its own.
+		await new Promise((resolve) => setTimeout(resolve, 100));
 		server.resetStats();
 		const started = Date.now();
 		const result = await engine.runNode({ type: `${PACKAGE}.${node}`, parameters, credentials });
@@ -37,7 +40,7 @@ async function main() {
 		}
 
 		const segment = await run({ datasetId: 'engage', returnAll: false, limit: 5, pageSize: 100, options: { filter: 'High Value Accounts' } });
-		console.log(`\nJSON, segment "High Value Accounts", Limit 5: ${segment.items.map((item) => item.json.name).join(', ')} (${segment.requests} request).`);
+		console.log(`\nJSON, segment "High Value Accounts", Limit 5: ${segment.items.map((item) => item.json.name).join(', ')} (${segment.requests} request${segment.requests === 1 ? '' : 's'}).`);
 
 		const csv = await run({ datasetId: 'engage', format: 'csv', returnAll: true });
 		const file = csv.items[0].binary.data;
