@@ -12,6 +12,7 @@
 const fs = require('fs');
 const path = require('path');
 const L = require('../e2e/lib.js');
+const { httpRequestParameters } = require('./http-node');
 
 const N8N_VERSION = '2.41.1';
 const KEY = 'demo-key';
@@ -82,25 +83,7 @@ async function prepareN8n({ url, pageSize, log, nodeOptions = {} }) {
 		name: WORKFLOWS['n8n-http-json'].node,
 		type: 'n8n-nodes-base.httpRequest',
 		typeVersion: 4.2,
-		parameters: {
-			method: 'GET',
-			url: `${url}/api/dataset/engage/accounts.json`,
-			authentication: 'genericCredentialType',
-			genericAuthType: 'httpBasicAuth',
-			sendQuery: true,
-			queryParameters: { parameters: [{ name: 'pageSize', value: String(pageSize) }] },
-			options: {
-				pagination: {
-					pagination: {
-						paginationMode: 'updateAParameterInEachRequest',
-						parameters: { parameters: [{ type: 'qs', name: 'page', value: '={{ $pageCount }}' }] },
-						paginationCompleteWhen: 'responseIsEmpty',
-						limitPagesFetched: false,
-						requestInterval: 0,
-					},
-				},
-			},
-		},
+		parameters: httpRequestParameters(url, pageSize),
 		credentials: { httpBasicAuth: { id: credentials[1].id, name: credentials[1].name } },
 	});
 	fs.writeFileSync(path.join(wfDir, 'node.json'), JSON.stringify(nodeWorkflow));

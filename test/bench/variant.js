@@ -26,6 +26,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const Module = require('module');
+const { httpRequestParameters } = require('./http-node');
 
 const spec = JSON.parse(process.argv[2]);
 const KEY = 'demo-key';
@@ -146,25 +147,7 @@ async function prepare() {
 					type: 'n8n-nodes-base.httpRequest',
 					typeVersion: 4.2,
 					credentials: { httpBasicAuth: 'Evergage basic' },
-					parameters: {
-						method: 'GET',
-						url: `${spec.url}/api/dataset/engage/accounts.json`,
-						authentication: 'genericCredentialType',
-						genericAuthType: 'httpBasicAuth',
-						sendQuery: true,
-						queryParameters: { parameters: [{ name: 'pageSize', value: String(spec.pageSize) }] },
-						options: {
-							pagination: {
-								pagination: {
-									paginationMode: 'updateAParameterInEachRequest',
-									parameters: { parameters: [{ type: 'qs', name: 'page', value: '={{ $pageCount }}' }] },
-									paginationCompleteWhen: 'responseIsEmpty',
-									limitPagesFetched: false,
-									requestInterval: 0,
-								},
-							},
-						},
-					},
+					parameters: httpRequestParameters(spec.url, spec.pageSize),
 				},
 			];
 			if (spec.splitOut) {
