@@ -16,8 +16,7 @@ import { evergageClient, ServiceDataError } from './transport';
 /** A CSV file streamed from the service is cut off past this size. */
 export const csvFileBounds = { maxBytes: 8 * 1024 * 1024 * 1024 };
 
-interface ExportRun {
-	context: IExecuteFunctions;
+export interface ExportRun {
 	client: EvergageClient;
 	parameters: ExportParameters;
 	entity: ExportEntity;
@@ -64,7 +63,10 @@ function walkPages<P>(
 }
 
 /** JSON: every record of the export (or up to Limit), deduplicated, as one item each. */
-async function exportRecordItems(run: ExportRun, itemIndex: number): Promise<INodeExecutionData[]> {
+export async function exportRecordItems(
+	run: ExportRun,
+	itemIndex: number,
+): Promise<INodeExecutionData[]> {
 	const { parameters } = run;
 	const collector = new RecordCollector(parameters.deduplicate, parameters.paging.limit, {
 		item: itemIndex,
@@ -82,8 +84,12 @@ async function exportRecordItems(run: ExportRun, itemIndex: number): Promise<INo
 }
 
 /** CSV: the export as one file, streamed into n8n's binary data: one request for all, or page by page. */
-async function exportCsvItem(run: ExportRun, itemIndex: number): Promise<INodeExecutionData> {
-	const { context, client, parameters } = run;
+async function exportCsvItem(
+	context: IExecuteFunctions,
+	run: ExportRun,
+	itemIndex: number,
+): Promise<INodeExecutionData> {
+	const { client, parameters } = run;
 	const fileName = `${parameters.datasetId.replace(/[^\w.-]+/g, '_')}-${run.entity}.csv`;
 	let binary: IBinaryData;
 	let rows: number | undefined;
@@ -193,8 +199,8 @@ export async function exportItems(
 ): Promise<INodeExecutionData[]> {
 	const parameters = readExportParameters(context, itemIndex);
 	const client = await evergageClient(context, itemIndex, parameters.request);
-	const run: ExportRun = { context, client, parameters, entity };
+	const run: ExportRun = { client, parameters, entity };
 	return parameters.format === 'csv'
-		? [await exportCsvItem(run, itemIndex)]
+		? [await exportCsvItem(context, run, itemIndex)]
 		: await exportRecordItems(run, itemIndex);
 }

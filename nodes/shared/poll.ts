@@ -1,9 +1,4 @@
-import type {
-	IDataObject,
-	IExecuteFunctions,
-	INodeExecutionData,
-	IPollFunctions,
-} from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData, IPollFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { ChangeEvent, ChangeItem, ChangeMeasure, ChangeRules } from './changes';
@@ -15,8 +10,10 @@ import {
 	trackedRecords,
 	trackingLimits,
 } from './changes';
-import type { ExportEntity } from './query';
-import { exportItems } from './export';
+import { exportRecordItems } from './export';
+import type { ExportEntity, ParameterSource } from './query';
+import { readExportParameters } from './query';
+import { evergageClient } from './transport';
 
 /**
  * One poll of the trigger: the whole export through the same door, pages and dedupe as the export
@@ -97,17 +94,17 @@ async function exportRecords(
 		pageSize: Math.min(PAGE_SIZE, limit),
 		options: { ...options, filter: context.getNodeParameter('filter', '') },
 	};
-	// The export machinery reads parameters per input item; a poll is one item, and a few of the
-	// export's parameters are fixed for a trigger. Everything else is the poll context itself.
-	const asExport = Object.create(context, {
-		getNodeParameter: {
-			value: (name: string, _itemIndex: number, fallback?: unknown) =>
-				name in exportParameters
-					? exportParameters[name]
-					: context.getNodeParameter(name, fallback),
-		},
-	}) as IExecuteFunctions;
-	const items = await exportItems(asExport, 0, entity);
+	// A poll is one item, and a few of the export's parameters are fixed for a trigger; the rest are
+	// the trigger's own fields, read and checked by the export nodes' rules.
+	const source: ParameterSource = {
+		getNode: () => context.getNode(),
+		getTimezone: () => context.getTimezone(),
+		getNodeParameter: (name, _itemIndex, fallback) =>
+			name in exportParameters ? exportParameters[name] : context.getNodeParameter(name, fallback),
+	};
+	const parameters = readExportParameters(source, 0);
+	const client = await evergageClient(context, 0, parameters.request);
+	const items = await exportRecordItems({ client, parameters, entity }, 0);
 	return trackedRecords(items.map((item) => item.json));
 }
 

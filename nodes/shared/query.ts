@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IDataObject, INode } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { RequestSettings } from './transport';
@@ -53,8 +53,15 @@ export const DEFAULT_CONCURRENCY = 8;
 export const MAX_CONCURRENCY = 16;
 const MAX_EPOCH_MS = 8.64e15;
 
+/** Where the parameters come from: an export node's execute context, or a trigger's own reader. */
+export interface ParameterSource {
+	getNode(): INode;
+	getTimezone(): string;
+	getNodeParameter(name: string, itemIndex: number, fallback?: unknown): unknown;
+}
+
 export function readExportParameters(
-	context: IExecuteFunctions,
+	context: ParameterSource,
 	itemIndex: number,
 ): ExportParameters {
 	const node = context.getNode();
