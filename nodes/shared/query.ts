@@ -221,7 +221,8 @@ function wholeNumber(
 	return number;
 }
 
-function describeType(value: unknown): string {
+/** What a value is, in words an error message can use: null, a list, an object, a number… */
+export function describeType(value: unknown): string {
 	if (value === null) return 'null';
 	if (Array.isArray(value)) return 'a list';
 	return typeof value === 'object' ? 'an object' : `a ${typeof value}`;

@@ -1,5 +1,6 @@
 import type { IDataObject, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
 
+import { describeType } from './query';
 import { IncompleteBodyError, ServiceDataError } from './transport';
 
 /** JSON pages → records (deduplicated, last copy wins) → output items. */
@@ -171,7 +172,7 @@ export function parseJsonPage(body: string, page: number): IDataObject[] {
 	if (!Array.isArray(parsed)) {
 		throw new ServiceDataError(
 			`Evergage answered page ${page} with JSON that is not a list of records`,
-			`It sent ${describeJson(parsed)}. Nothing was output for this item.`,
+			`It sent ${describeType(parsed)}. Nothing was output for this item.`,
 		);
 	}
 	for (let i = 0; i < parsed.length; i++) {
@@ -179,15 +180,9 @@ export function parseJsonPage(body: string, page: number): IDataObject[] {
 		if (typeof record !== 'object' || record === null || Array.isArray(record)) {
 			throw new ServiceDataError(
 				`Evergage sent a record that is not an object on page ${page}`,
-				`Record ${i + 1} of the page is ${describeJson(record)}; every record must be an object such as {"name": …}. Nothing was output for this item.`,
+				`Record ${i + 1} of the page is ${describeType(record)}; every record must be an object such as {"name": …}. Nothing was output for this item.`,
 			);
 		}
 	}
 	return parsed as IDataObject[];
-}
-
-function describeJson(value: unknown): string {
-	if (value === null) return 'null';
-	if (Array.isArray(value)) return 'a list';
-	return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
