@@ -2,9 +2,8 @@ import type { IBinaryData, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 
 import type { CsvPage } from './csv';
 import { chunkStream, CsvAssembler, splitCsvRows } from './csv';
-import { ExportPace } from './pace';
 import type { PageSource } from './pages';
-import { exportPages, formatBytes, pageBodyLimit, readPageBody } from './pages';
+import { exportPages, formatBytes, openingPace, pageBodyLimit, readPageBody } from './pages';
 import type { ExportEntity, ExportParameters } from './query';
 import { exportPath, exportQueryString, readExportParameters } from './query';
 import { parseJsonPage, RecordCollector } from './records';
@@ -40,7 +39,7 @@ function walkPages<P>(
 	source: Pick<PageSource<P>, 'size' | 'take' | 'stillWanted'>,
 ): AsyncGenerator<P> {
 	const maxBytes = pageBodyLimit(run.parameters.paging.pageSize);
-	const pace = new ExportPace(run.parameters.paging.concurrency);
+	const pace = openingPace(run.parameters.paging);
 	return exportPages<P>(
 		run.parameters.paging,
 		{
