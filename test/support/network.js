@@ -65,15 +65,16 @@ function makeTestCertificate(dir) {
 /**
  * @param {net.Server} server
  * @param {Set<net.Socket>} sockets
+ * @param {number} [wanted] the port; 0: any free one
  */
-async function listenOnLoopback(server, sockets) {
+async function listenOnLoopback(server, sockets, wanted = 0) {
 	server.on('connection', (socket) => {
 		sockets.add(socket);
 		socket.on('close', () => sockets.delete(socket));
 	});
 	await new Promise((resolve, reject) => {
 		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => resolve(undefined));
+		server.listen(wanted, '127.0.0.1', () => resolve(undefined));
 	});
 	const { port } = /** @type {net.AddressInfo} */ (server.address());
 	let closing = /** @type {Promise<void> | null} */ (null);
@@ -173,8 +174,8 @@ function delayedPipe(from, to, delayMs, firstExtraMs) {
 }
 
 /**
- * A relay that costs round trips, on 127.0.0.1.
- * @param {{ targetPort: number, rttMs: number }} options
+ * A relay that costs round trips, on 127.0.0.1 (on `port`, or any free one).
+ * @param {{ targetPort: number, rttMs: number, port?: number }} options
  */
 async function startRoundTripProxy(options) {
 	const oneWay = options.rttMs / 2;
@@ -189,7 +190,7 @@ async function startRoundTripProxy(options) {
 		delayedPipe(client, upstream, oneWay, options.rttMs);
 		delayedPipe(upstream, client, oneWay, 0);
 	});
-	const { port, close } = await listenOnLoopback(server, sockets);
+	const { port, close } = await listenOnLoopback(server, sockets, options.port);
 	return {
 		port,
 		/** @returns {ConnectionCounts} */
@@ -204,12 +205,13 @@ async function startRoundTripProxy(options) {
 }
 
 /**
- * The stand-in behind TLS (optional) and round trips.
- * @param {{ standinPort: number, rttMs: number, tls?: { cert: string, key: string } }} options
+ * The stand-in behind TLS (optional) and round trips; `port` fixes the proxy's port.
+ * @param {{ standinPort: number, rttMs: number, tls?: { cert: string, key: string }, port?: number }} options
  */
 async function startNetwork(options) {
 	const front = options.tls ? await startTlsFront({ targetPort: options.standinPort, ...options.tls }) : undefined;
-	const proxy = await startRoundTripProxy({ targetPort: front?.port ?? options.standinPort, rttMs: options.rttMs });
+	const proxy = await startRoundTripProxy({ targetPort: front?.port ?? options.standinPort, rttMs: options.rttMs, port: options.port });
+	let tlsBase = 0;
 	return {
 		url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${proxy.port}`,
 		port: proxy.port,
@@ -217,7 +219,14 @@ async function startNetwork(options) {
 		get connections() {
 			return proxy.connections;
 		},
-		resetCounts: () => proxy.resetCounts(),
+		/** TLS sessions the front completed (0 without TLS): the connections that got as far as a request. */
+		get tlsSessions() {
+			return front ? front.connections.opened - tlsBase : 0;
+		},
+		resetCounts: () => {
+			proxy.resetCounts();
+			tlsBase = front?.connections.opened ?? 0;
+		},
 		close: async () => {
 			await proxy.close();
 			await front?.close();
