@@ -84,7 +84,8 @@ async function measure(variants, reps, context) {
 		}
 	}
 	const med = (list, key) => median(list.map((r) => r[key]));
-	return Object.fromEntries(
+	/** @type {Record<string, any>} */
+	const summary = Object.fromEntries(
 		Object.entries(runs).map(([variant, list]) => [
 			variant,
 			{
@@ -95,6 +96,7 @@ async function measure(variants, reps, context) {
 			},
 		]),
 	);
+	return summary;
 }
 
 /** One handshake, then every page at the ceiling's pace, or the bare loop's CPU time if larger. */
