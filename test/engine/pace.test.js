@@ -88,8 +88,9 @@ describe('against a distant service with no limit', () => {
 		expect(result.status).toBe('success');
 		expect(result.items).toHaveLength(DATASET.count);
 		expect(server.stats.inFlightPeak).toBe(8);
-		// The whole window at once: the eighth request arrives while the first seven are still open.
-		expect(exportRequests(server)[7].inFlight).toBe(8);
+		// The whole window at once: more than 4 of the first 8 requests are open together (a start of
+		// 1, then 2, then 4 would keep them at 4 at most). Not all 8: under load their sending spreads.
+		expect(Math.max(...exportRequests(server).slice(0, 8).map((request) => request.inFlight ?? 0))).toBeGreaterThan(4);
 	});
 
 	test('Max Parallel Requests lowers the ceiling', async () => {
