@@ -127,9 +127,9 @@ async function exportCsvItem(
  * the service's own types are not documented.
  */
 function refuseOtherFormat(run: ExportRun, contentType: unknown, page: number): void {
-	const type = String(
-		Array.isArray(contentType) ? contentType[0] : (contentType ?? ''),
-	).toLowerCase();
+	// Redacted before it is lowercased: a lowercased echo of the token would no longer be found.
+	const said = String(Array.isArray(contentType) ? contentType[0] : (contentType ?? ''));
+	const type = run.client.redactor.serviceText(said, 200).toLowerCase();
 	const other =
 		type.includes('html') ||
 		(run.parameters.format === 'csv' && type.includes('json')) ||
@@ -165,7 +165,7 @@ function csvFilePages(run: ExportRun): { chunks: AsyncGenerator<Buffer>; rows: (
 	);
 	const dataRows = new WeakMap<CsvPage, string[]>();
 	let rowCount = 0;
-	const pages = walkPages(run, (text) => splitCsvRows(text), {
+	const pages = walkPages(run, (text, page) => splitCsvRows(text, page), {
 		size: (page, index) => {
 			const rows = assembler.dataRows(page, index);
 			dataRows.set(page, rows);
