@@ -1,4 +1,4 @@
-import { IncompleteBodyError, ServiceDataError } from './transport';
+import { IncompleteBodyError, ServiceDataError } from './body';
 
 /**
  * CSV pages → one file, streamed: a BOM at most once, at the start; the header once; data rows as

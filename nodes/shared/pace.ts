@@ -1,4 +1,5 @@
-import { retryTiming, sleepUnlessAborted } from './transport';
+import { retryTiming } from './retry';
+import { sleepUnlessAborted } from './wait';
 
 /**
  * How fast one export asks: how many of its requests may be on the wire at once (the window), and
