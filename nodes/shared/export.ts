@@ -4,7 +4,14 @@ import type { CsvPage } from './csv';
 import { chunkStream, CsvAssembler, splitCsvRows } from './csv';
 import { ExportPace } from './pace';
 import type { PageSource } from './pages';
-import { exportPages, formatBytes, pageBodyLimit, readPageBody } from './pages';
+import {
+	deadlineFailure,
+	exportDeadline,
+	exportPages,
+	formatBytes,
+	pageBodyLimit,
+	readPageBody,
+} from './pages';
 import type { ExportEntity, ExportParameters } from './query';
 import { exportPath, exportQueryString, readExportParameters } from './query';
 import { parseJsonPage, RecordCollector } from './records';
@@ -24,14 +31,21 @@ export interface ExportRun {
 	entity: ExportEntity;
 }
 
+/** A page's request (or, without a page, the whole export's): where, what it is, its bound. */
 function requestFor(run: ExportRun, page?: number) {
 	const { parameters, entity } = run;
-	const paging = page === undefined ? undefined : { page, pageSize: parameters.paging.pageSize };
+	const { pageSize } = parameters.paging;
+	const paging = page === undefined ? undefined : { page, pageSize };
 	return {
 		pathAndQuery:
 			exportPath(parameters.datasetId, entity, parameters.format) +
 			exportQueryString(parameters.filters, paging),
 		notFoundMessage: `Dataset "${parameters.datasetId}" was not found (404) when exporting ${entity}`,
+		what:
+			page === undefined
+				? `the ${entity} export (one request for all of it)`
+				: `page ${page} of the ${entity} export`,
+		maxBodyBytes: page === undefined ? csvFileBounds.maxBytes : pageBodyLimit(pageSize),
 	};
 }
 
@@ -91,22 +105,12 @@ async function exportCsvItem(
 	run: ExportRun,
 	itemIndex: number,
 ): Promise<INodeExecutionData> {
-	const { client, parameters } = run;
+	const { parameters } = run;
 	const fileName = `${parameters.datasetId.replace(/[^\w.-]+/g, '_')}-${run.entity}.csv`;
 	let binary: IBinaryData;
 	let rows: number | undefined;
 	if (parameters.wholeExport) {
-		binary = await client.get({
-			...requestFor(run),
-			read: async (body, headers) => {
-				refuseOtherFormat(run, headers['content-type'], 0);
-				return await context.helpers.prepareBinaryData(
-					chunkStream(boundedFile(body)) as unknown as Buffer,
-					fileName,
-					'text/csv',
-				);
-			},
-		});
+		binary = await wholeCsvFile(context, run, fileName);
 	} else {
 		const file = csvFilePages(run);
 		binary = await context.helpers.prepareBinaryData(
@@ -121,6 +125,35 @@ async function exportCsvItem(
 		binary: { [parameters.binaryPropertyName]: binary },
 		pairedItem: { item: itemIndex },
 	};
+}
+
+/** The whole export as one CSV file from one request, within the export's deadline. */
+async function wholeCsvFile(
+	context: IExecuteFunctions,
+	run: ExportRun,
+	fileName: string,
+): Promise<IBinaryData> {
+	const { deadlineMs } = run.parameters.paging;
+	const deadline = exportDeadline(deadlineMs);
+	const file = { bytes: 0 };
+	try {
+		return await run.client.get({
+			...requestFor(run),
+			signal: deadline,
+			read: async (body, headers) => {
+				refuseOtherFormat(run, headers['content-type'], 0);
+				return await context.helpers.prepareBinaryData(
+					chunkStream(boundedFile(body, file)) as unknown as Buffer,
+					fileName,
+					'text/csv',
+				);
+			},
+		});
+	} catch (error) {
+		if (!deadline?.aborted) throw error;
+		const progress = `after ${formatBytes(file.bytes)} of the file`;
+		throw deadlineFailure(run.client.failure, deadlineMs, progress);
+	}
 }
 
 /**
@@ -145,11 +178,10 @@ function refuseOtherFormat(run: ExportRun, contentType: unknown, page: number): 
 }
 
 /** The body of a whole-export CSV, failed past the file bound instead of filling the disk. */
-async function* boundedFile(body: BodyChunks): AsyncGenerator<Buffer> {
-	let bytes = 0;
+async function* boundedFile(body: BodyChunks, file: { bytes: number }): AsyncGenerator<Buffer> {
 	for await (const chunk of body) {
-		bytes += chunk.length;
-		if (bytes > csvFileBounds.maxBytes) {
+		file.bytes += chunk.length;
+		if (file.bytes > csvFileBounds.maxBytes) {
 			throw new ServiceDataError(
 				`The CSV export passed ${formatBytes(csvFileBounds.maxBytes)}, the node's bound for one file`,
 				'Nothing was output for this item. Narrow the export with a Filter, or export it page by page with a Limit and Start Page.',
