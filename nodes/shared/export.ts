@@ -136,8 +136,8 @@ async function wholeCsvFile(
 	const { deadlineMs } = run.parameters.paging;
 	const deadline = exportDeadline(deadlineMs);
 	const file = { bytes: 0 };
-	try {
-		return await run.client.get({
+	const outcome = await run.client
+		.get({
 			...requestFor(run),
 			signal: deadline,
 			read: async (body, headers) => {
@@ -148,12 +148,20 @@ async function wholeCsvFile(
 					'text/csv',
 				);
 			},
-		});
-	} catch (error) {
-		if (!deadline?.aborted) throw error;
-		const progress = `after ${formatBytes(file.bytes)} of the file`;
-		throw deadlineFailure(run.client.failure, deadlineMs, progress);
+		})
+		.then(
+			(binary) => ({ binary }),
+			(error: unknown) => ({ error }),
+		);
+	if ('binary' in outcome) return outcome.binary;
+	if (deadline?.aborted) {
+		throw deadlineFailure(
+			run.client.failure,
+			deadlineMs,
+			`after ${formatBytes(file.bytes)} of the file`,
+		);
 	}
+	throw outcome.error;
 }
 
 /**
