@@ -140,7 +140,11 @@ function errorKind(message) {
 	return 'other';
 }
 
-/** One generated run: the invariants, whatever the outcome. */
+/**
+ * One generated run: the invariants, whatever the outcome.
+ * @param {any} b @param {{ apiKeyId: string, apiSecretKey: string }} keyPair
+ * @param {{ figures: Record<string, any>, allForms: any[], boundMs: number, options?: { exportDeadline?: number } }} run
+ */
 async function checkRun(b, keyPair, { figures, allForms, boundMs, options = {} }) {
 	const server = await startStandin({
 		credentials: keyPair,
@@ -193,7 +197,7 @@ async function checkRun(b, keyPair, { figures, allForms, boundMs, options = {} }
 			expect(String(result.error?.description ?? '')).not.toBe('');
 			const within = expectedOutcome(b, BOUNDS.maxPages) !== undefined;
 			// An export deadline may end any export; it says so.
-			const deadline = options.exportDeadline > 0 && /^The export passed its deadline of/.test(message);
+			const deadline = (options.exportDeadline ?? 0) > 0 && /^The export passed its deadline of/.test(message);
 			expect(mustSucceed(b) && within && !deadline ? `failed: ${message}` : 'may fail').toBe('may fail');
 			return;
 		}
