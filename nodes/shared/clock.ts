@@ -67,9 +67,10 @@ export class RequestClock {
 
 	private async watch(): Promise<void> {
 		const tick = Math.max(1, Math.min(this.timeoutMs, this.deadlineMs, requestClock.tickMs));
-		while (!this.done.signal.aborted && !this.signal.aborted) {
-			await sleepUnlessAborted(tick, AbortSignal.any([this.done.signal, this.signal]));
-			if (this.done.signal.aborted || this.signal.aborted) return;
+		const over = AbortSignal.any([this.done.signal, this.signal]);
+		while (!over.aborted) {
+			await sleepUnlessAborted(tick, over);
+			if (over.aborted) return;
 			const problem = this.brokenRule(Date.now());
 			if (problem !== undefined) {
 				this.verdict = new SlowRequestError(problem);
