@@ -198,6 +198,13 @@ async function checkRun(b, keyPair, { figures, allForms, boundMs, options = {} }
 			const within = expectedOutcome(b, BOUNDS.maxPages) !== undefined;
 			// An export deadline may end any export; it says so.
 			const deadline = (options.exportDeadline ?? 0) > 0 && /^The export passed its deadline of/.test(message);
+			if (deadline) {
+				const past = elapsed - (options.exportDeadline ?? 0) * 1000;
+				figures['most past the Export Deadline (ms)'] = Math.max(figures['most past the Export Deadline (ms)'] ?? 0, past);
+			}
+			if (process.env.EVERGAGE_DEBUG_BOUND) {
+				require('fs').appendFileSync(process.env.EVERGAGE_DEBUG_BOUND, `${elapsed - boundMs} ${elapsed} ${options.exportDeadline} ${errorKind(message)}: ${message}\n`);
+			}
 			expect(mustSucceed(b) && within && !deadline ? `failed: ${message}` : 'may fail').toBe('may fail');
 			return;
 		}
