@@ -16,7 +16,7 @@ const fc = require('fast-check');
 
 const { walkBounds } = require('../../nodes/shared/pages');
 const { requestClock } = require('../../nodes/shared/transport');
-const { BOUNDS, CLOCK, RETRY_TIMING, behaviour, checkRun, credentials, newFigures, page, runBoundMs } = require('./hostile-run');
+const { BOUNDS, CLOCK, RETRY_TIMING, behaviour, checkRun, credentials, newFigures, page, runBoundMs, warmUp } = require('./hostile-run');
 const { addCount, captureLogs, fragmentHitsOfMany, LONG, masterSeed, printFigures, shrinkRetryTiming } = require('./support');
 
 const SEED = masterSeed(20261206);
@@ -48,7 +48,8 @@ const allForms = [];
 let capture;
 let restoreTiming;
 
-beforeAll(() => {
+beforeAll(async () => {
+	await warmUp();
 	capture = captureLogs({ quiet: true });
 	restoreTiming = shrinkRetryTiming(RETRY_TIMING);
 	Object.assign(walkBounds, BOUNDS);

@@ -17,7 +17,7 @@ const fc = require('fast-check');
 
 const { walkBounds } = require('../../nodes/shared/pages');
 const { requestClock } = require('../../nodes/shared/transport');
-const { BOUNDS, CLOCK, RETRY_TIMING, behaviour, checkRun, credentials, newFigures, runBoundMs } = require('./hostile-run');
+const { BOUNDS, CLOCK, RETRY_TIMING, behaviour, checkRun, credentials, newFigures, runBoundMs, warmUp } = require('./hostile-run');
 const { captureLogs, fragmentHitsOfMany, LONG, masterSeed, printFigures, shrinkRetryTiming } = require('./support');
 
 const SEED = masterSeed(20261130);
@@ -32,7 +32,8 @@ const savedBounds = { ...walkBounds };
 const savedClock = { ...requestClock };
 const allForms = [];
 
-beforeAll(() => {
+beforeAll(async () => {
+	await warmUp();
 	capture = captureLogs({ quiet: true });
 	restoreTiming = shrinkRetryTiming(RETRY_TIMING);
 	Object.assign(walkBounds, BOUNDS);
