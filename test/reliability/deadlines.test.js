@@ -63,30 +63,31 @@ const trickle = (delayMs) => ({ kind: 'body', body: `[${' '.repeat(1_000_000)}]`
 
 describe('every request has an end', () => {
 	test('a body that trickles 1 byte every 200 ms is abandoned below the minimum rate, and the page named', async () => {
-		// Timeout 2000 ms, Retries 1: two attempts of about one Timeout each (the rate is judged per Timeout).
-		const { result, elapsed, inFlight } = await exportWithin(15_000, () => trickle(200));
+		// Retries 1: two attempts of about one Timeout each (the rate is judged per Timeout). Before the
+		// clock, this export never ended (with Timeout 2000 ms it was still running after 60 s).
+		const { result, elapsed, inFlight } = await exportWithin(15_000, () => trickle(200), { options: { timeout: 1000 } });
 		expect(result).not.toBe('still running');
 		const { status, error } = /** @type {any} */ (result);
 		expect(status).toBe('error');
 		expect(error.message).toMatch(
-			/^Evergage still sent \d+ bytes\/s for 2000 ms, below the minimum of 1 KiB\/s after 2 attempts at page 0 of the accounts export$/,
+			/^Evergage still sent \d+ bytes\/s for 1000 ms, below the minimum of 1 KiB\/s after 2 attempts at page 0 of the accounts export$/,
 		);
-		expect(elapsed).toBeLessThan(2 * (2 * 2000 + 1000) + 1000);
+		expect(elapsed).toBeLessThan(2 * (2 * 1000 + 1000) + 1000);
 		expect(inFlight).toBe(0);
 	}, 30_000);
 
 	test('a body fast enough for the minimum rate but too slow for the request deadline is abandoned', async () => {
-		// Page bound 64 KiB + 1 KiB: at 64 KiB/s the deadline is Timeout + 1.02 s. The body takes 3 s.
-		Object.assign(walkBounds, { bodyBytesBase: 64 * 1024, bodyBytesPerRecord: 1024 });
-		const slowPage = { kind: 'body', body: JSON.stringify(records(0, 1)).padEnd(60 * 1024, ' '), chunkBytes: 2048, chunkDelayMs: 100 };
+		// Page bound 16 KiB + 1 KiB: at 64 KiB/s the deadline is Timeout + 266 ms. The body (10 KiB/s) takes 1.6 s.
+		Object.assign(walkBounds, { bodyBytesBase: 16 * 1024, bodyBytesPerRecord: 1024 });
+		const slowPage = { kind: 'body', body: JSON.stringify(records(0, 1)).padEnd(16 * 1024, ' '), chunkBytes: 1024, chunkDelayMs: 100 };
 		const { result, elapsed } = await exportWithin(15_000, (page) => (page === 0 ? slowPage : { kind: 'body', body: '[]' }), {
 			pageSize: 1,
 			options: { timeout: 500 },
 		});
 		const { status, error } = /** @type {any} */ (result);
 		expect(status).toBe('error');
-		expect(error.message).toMatch(/^Evergage still did not finish within the request deadline of 2 s .* after 2 attempts at page 0 of the accounts export$/);
-		expect(elapsed).toBeLessThan(2 * 1600 + 1000);
+		expect(error.message).toMatch(/^Evergage still did not finish within the request deadline of 1 s .* after 2 attempts at page 0 of the accounts export$/);
+		expect(elapsed).toBeLessThan(2 * (766 + 500) + 1000);
 	}, 30_000);
 
 	test('a wait never passes the timer range (no overflow into a busy loop)', async () => {
