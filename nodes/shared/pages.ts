@@ -76,7 +76,7 @@ export function deadlineFailure(
 	progress: string,
 ): Error {
 	return failure(
-		`The export passed its deadline of ${Math.round((deadlineMs ?? 0) / 1000)} s ${progress}`,
+		`The export passed its deadline of ${(deadlineMs ?? 0) / 1000} s ${progress}`,
 		'Nothing was output for this item, and its requests were stopped. Raise Options > Export Deadline (0 for none), or export less at a time: narrow it with a Filter or Start and End, or set a Limit.',
 	);
 }
