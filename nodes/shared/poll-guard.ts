@@ -1,0 +1,120 @@
+/**
+ * The trigger's safety rules: how long a poll may run, what becomes of one that runs past that, and
+ * when a drop in the export is a glitch rather than a change. No network; the poll (poll.ts) asks.
+ */
+
+/** A poll's deadline when n8n does not say how long a poll may spend (n8n 1.x): n8n 2.x's own default. */
+export const DEFAULT_POLL_DEADLINE_MS = 5 * 60_000;
+
+/** Mass Drop Guard's default: more than this share (percent) of the records followed leaving at once is held. */
+export const DEFAULT_MASS_DROP_PERCENT = 50;
+
+/** Fewer records than this leaving at once are never held: a small segment's real moves are reported at once. */
+export const MASS_DROP_MIN_RECORDS = 10;
+
+/** What n8n tells a poll about its time (n8n 2.x: `getPollBudgetMs`, five minutes unless set). */
+export interface PollClock {
+	getPollBudgetMs?(): number;
+}
+
+/** The poll's deadline: the time n8n gives a poll, or five minutes when n8n does not say. */
+export function pollDeadlineMs(context: PollClock): number {
+	const budget = typeof context.getPollBudgetMs === 'function' ? context.getPollBudgetMs() : NaN;
+	return Number.isFinite(budget) && budget > 0 ? budget : DEFAULT_POLL_DEADLINE_MS;
+}
+
+export function formatDuration(ms: number): string {
+	if (ms < 1000) return `${Math.round(ms)} ms`;
+	if (ms < 60_000) return `${Math.round(ms / 100) / 10} s`;
+	const minutes = Math.round(ms / 6000) / 10;
+	return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+interface PollUnderWay {
+	generation: number;
+	startedAt: number;
+	deadlineAt: number;
+}
+
+/** Polls under way in this process, by workflow and node: n8n starts a poll on time even while the previous one still runs. */
+const underWay = new Map<string, PollUnderWay>();
+let lastGeneration = 0;
+
+/** One poll's turn: its deadline signal, and whether it still holds the turn when it is ready to commit. */
+export interface PollTurn {
+	readonly deadlineMs: number;
+	/** Aborts at the deadline: the export's requests and waits end on it. */
+	readonly signal: AbortSignal;
+	/** A poll past its deadline that n8n still runs, found when this one started; it is abandoned. */
+	readonly abandoned?: { startedAt: number; deadlineMs: number };
+	/** True while no later poll took this one's place. */
+	holdsTurn(): boolean;
+	/** The poll is over (success or failure): the next one may start. */
+	end(): void;
+}
+
+/**
+ * Starts a poll of `key`, or returns undefined to skip it: a poll still within its deadline is left to finish
+ * (two polls against one baseline would report the same events twice). A poll past its deadline
+ * is taken as stuck: this one runs in its place, and the stuck one's result is never committed.
+ * Skipping therefore lasts at most until the running poll's deadline.
+ */
+export function beginPoll(
+	key: string,
+	deadlineMs: number,
+	now = Date.now(),
+): PollTurn | undefined {
+	const running = underWay.get(key);
+	if (running !== undefined && now <= running.deadlineAt) return undefined;
+	const mine: PollUnderWay = { generation: ++lastGeneration, startedAt: now, deadlineAt: now + deadlineMs };
+	underWay.set(key, mine);
+	const holdsTurn = () => underWay.get(key)?.generation === mine.generation;
+	return {
+		deadlineMs,
+		signal: AbortSignal.timeout(deadlineMs),
+		abandoned:
+			running === undefined
+				? undefined
+				: { startedAt: running.startedAt, deadlineMs: running.deadlineAt - running.startedAt },
+		holdsTurn,
+		end: () => {
+			if (holdsTurn()) underWay.delete(key);
+		},
+	};
+}
+
+/** The rule of the mass-drop guard, with the option's percentage (0 turns it off). */
+export function isMassDrop(followed: number, left: number, percent: number): boolean {
+	return percent > 0 && left >= MASS_DROP_MIN_RECORDS && left * 100 > percent * followed;
+}
+
+/** A drop held by one poll, kept beside the baseline until the next poll confirms or clears it. */
+export interface PendingDrop {
+	left: number;
+	of: number;
+}
+
+/**
+ * What a poll does with a drop of `left` of `followed` records: report it (no mass drop, or the
+ * same mass drop seen by the poll before: it is real), or hold it (emit nothing, keep the baseline)
+ * for the next poll to confirm.
+ */
+export function judgeDrop(
+	followed: number,
+	left: number,
+	percent: number,
+	pending: PendingDrop | undefined,
+): 'report' | 'hold' {
+	if (!isMassDrop(followed, left, percent)) return 'report';
+	// The held drop was measured against this same baseline (a poll that holds keeps it).
+	const seenBefore = pending !== undefined && pending.of === followed;
+	return seenBefore && isMassDrop(pending.of, pending.left, percent) ? 'report' : 'hold';
+}
+
+/** The drop held in the trigger's static data, if any. */
+export function pendingDropIn(state: Record<string, unknown>): PendingDrop | undefined {
+	const pending = state.pendingDrop as Partial<PendingDrop> | undefined;
+	return typeof pending?.left === 'number' && typeof pending.of === 'number'
+		? { left: pending.left, of: pending.of }
+		: undefined;
+}
