@@ -161,15 +161,16 @@ function isChanged(rules: ChangeRules, previous: Buffer, p: number, current: Buf
 /**
  * The events between the previous snapshot and this export's records (deduplicated), in export
  * order then Left in the previous export's order, at most one per record; and the next snapshot.
- * A record seen for the first time is New when New is chosen, Entered otherwise. `left` counts the
- * records that left, whether Left is chosen or not (the mass-drop guard weighs it).
+ * A record seen for the first time is New when New is chosen, Entered otherwise. `left` holds the
+ * previous positions of the records that left, whether Left is chosen or not (the mass-drop guard
+ * weighs them).
  */
 export function diffSnapshots(
 	previous: Snapshot,
 	records: IDataObject[],
 	rules: ChangeRules,
 	maxTracked = trackingLimits.maxTracked,
-): { items: ChangeItem[]; next: Snapshot; left: number } {
+): { items: ChangeItem[]; next: Snapshot; left: number[] } {
 	const current = snapshotOf(records);
 	const previousIndex = new Map<string, number>();
 	previous.names.forEach((name, index) => previousIndex.set(name, index));
@@ -189,13 +190,13 @@ export function diffSnapshots(
 	});
 
 	const gone: number[] = [];
-	let left = 0;
+	const left: number[] = [];
 	// Names gone before (oldest first), then those that left now.
 	for (let p = previous.present; p < previous.names.length; p++) if (!stillHere[p]) gone.push(p);
 	for (let p = 0; p < previous.present; p++) {
 		if (stillHere[p]) continue;
 		gone.push(p);
-		left++;
+		left.push(p);
 		if (wants('left')) {
 			items.push({
 				event: 'left',

@@ -88,33 +88,55 @@ export function isMassDrop(followed: number, left: number, percent: number): boo
 	return percent > 0 && left >= MASS_DROP_MIN_RECORDS && left * 100 > percent * followed;
 }
 
-/** A drop held by one poll, kept beside the baseline until the next poll confirms or clears it. */
+/**
+ * A drop held by one poll, kept beside the baseline (which a poll that holds leaves as it was)
+ * until the next poll confirms or clears it: which of the `of` records followed left, one bit each.
+ */
 export interface PendingDrop {
-	left: number;
 	of: number;
+	left: number;
+	/** Base64 bitmap over the baseline's positions. */
+	at: string;
+}
+
+export function pendingDropOf(followed: number, left: readonly number[]): PendingDrop {
+	const bits = Buffer.alloc(Math.ceil(followed / 8));
+	for (const position of left) bits[position >> 3] |= 1 << (position & 7);
+	return { of: followed, left: left.length, at: bits.toString('base64') };
+}
+
+/** Whether every record of the held drop is gone again. */
+function stillGone(pending: PendingDrop, left: readonly number[]): boolean {
+	const held = Buffer.from(pending.at, 'base64');
+	const now = Buffer.from(pendingDropOf(pending.of, left).at, 'base64');
+	return held.length === now.length && held.every((byte, i) => (byte & ~now[i]) === 0);
 }
 
 /**
- * What a poll does with a drop of `left` of `followed` records: report it (no mass drop, or the
- * same mass drop seen by the poll before: it is real), or hold it (emit nothing, keep the baseline)
- * for the next poll to confirm.
+ * What a poll does with the records that left (`left`: positions among the `followed` ones):
+ * report them, or hold them (emit nothing, keep the baseline) for the next poll to confirm. A mass
+ * drop is held; the next poll that sees those records gone again reports it, unless the records
+ * gone since are a mass drop of what remained, which is held in turn. Each hold needs more than
+ * the share of what remains to leave, so holding ends after a few polls even while a segment drains.
  */
 export function judgeDrop(
 	followed: number,
-	left: number,
+	left: readonly number[],
 	percent: number,
 	pending: PendingDrop | undefined,
 ): 'report' | 'hold' {
-	if (!isMassDrop(followed, left, percent)) return 'report';
-	// The held drop was measured against this same baseline (a poll that holds keeps it).
-	const seenBefore = pending !== undefined && pending.of === followed;
-	return seenBefore && isMassDrop(pending.of, pending.left, percent) ? 'report' : 'hold';
+	if (!isMassDrop(followed, left.length, percent)) return 'report';
+	if (pending === undefined || pending.of !== followed || !stillGone(pending, left)) return 'hold';
+	const remained = followed - pending.left;
+	return isMassDrop(remained, left.length - pending.left, percent) ? 'hold' : 'report';
 }
 
 /** The drop held in the trigger's static data, if any. */
 export function pendingDropIn(state: Record<string, unknown>): PendingDrop | undefined {
 	const pending = state.pendingDrop as Partial<PendingDrop> | undefined;
-	return typeof pending?.left === 'number' && typeof pending.of === 'number'
-		? { left: pending.left, of: pending.of }
+	return typeof pending?.left === 'number' &&
+		typeof pending.of === 'number' &&
+		typeof pending.at === 'string'
+		? { of: pending.of, left: pending.left, at: pending.at }
 		: undefined;
 }

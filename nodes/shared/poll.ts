@@ -20,6 +20,7 @@ import {
 	formatDuration,
 	judgeDrop,
 	pendingDropIn,
+	pendingDropOf,
 	pollDeadlineMs,
 } from './poll-guard';
 import type { ExportEntity, ExportParameters, ParameterSource } from './query';
@@ -99,7 +100,7 @@ async function pollOnce(
 	}
 	const { items, next, left } = diffSnapshots(previous, records, rules);
 	if (judgeDrop(previous.present, left, dropPercent, pendingDropIn(state)) === 'hold') {
-		state.pendingDrop = { left, of: previous.present };
+		state.pendingDrop = pendingDropOf(previous.present, left) as unknown as IDataObject;
 		return null;
 	}
 	keepSnapshot(context, entity, state, next, scope);

@@ -7,6 +7,7 @@ const {
 	isMassDrop,
 	judgeDrop,
 	pendingDropIn,
+	pendingDropOf,
 	pollDeadlineMs,
 } = require('../../nodes/shared/poll-guard');
 
@@ -68,16 +69,45 @@ describe('what a glitch is', () => {
 		expect(isMassDrop(40, 11, 25)).toBe(true);
 	});
 
-	test('held once; the same drop against the same baseline at the next poll is real', () => {
-		expect(judgeDrop(750, 750, 50, undefined)).toBe('hold');
-		expect(judgeDrop(750, 748, 50, { left: 750, of: 750 })).toBe('report');
-		expect(judgeDrop(750, 748, 50, { left: 750, of: 800 })).toBe('hold'); // another baseline
-		expect(judgeDrop(750, 3, 50, { left: 750, of: 750 })).toBe('report');
+	/** Positions from..to-1. */
+	const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i);
+
+	test('held once; the same records gone at the next poll are a real drop', () => {
+		expect(judgeDrop(750, range(0, 750), 50, undefined)).toBe('hold');
+		expect(judgeDrop(750, range(0, 750), 50, pendingDropOf(750, range(0, 750)))).toBe('report');
+		expect(judgeDrop(750, range(0, 748), 50, pendingDropOf(750, range(0, 750)))).toBe('hold'); // two came back: another drop
+		expect(judgeDrop(750, range(0, 750), 50, pendingDropOf(800, range(0, 750)))).toBe('hold'); // another baseline
+		expect(judgeDrop(750, range(0, 3), 50, pendingDropOf(750, range(0, 750)))).toBe('report'); // they came back
+	});
+
+	test('a glitch after a held real drop is held again, unless what remained is too small to weigh', () => {
+		const real = pendingDropOf(40, range(0, 25));
+		expect(judgeDrop(40, range(0, 27), 50, real)).toBe('report'); // 2 more of the 15 left: no mass drop
+		expect(judgeDrop(40, range(0, 40), 50, real)).toBe('hold'); // all 15 others gone too: held again
+		expect(judgeDrop(30, range(0, 30), 50, pendingDropOf(30, range(0, 25)))).toBe('report'); // 5 remained: under 10
+	});
+
+	test('a segment draining by more than the share each poll is held at most a few polls', () => {
+		let followedGone = 0;
+		let pending;
+		let polls = 0;
+		const followed = 20_000;
+		for (; polls < 40; polls++) {
+			// Each poll, 60% of what remains goes.
+			const gone = followedGone + Math.ceil((followed - followedGone) * 0.6);
+			if (judgeDrop(followed, range(0, gone), 50, pending) === 'report') break;
+			pending = pendingDropOf(followed, range(0, gone));
+			followedGone = gone;
+		}
+		expect(polls).toBeLessThan(10);
 	});
 
 	test('the held drop as kept in static data', () => {
-		expect(pendingDropIn({ pendingDrop: { left: 3, of: 9 } })).toEqual({ left: 3, of: 9 });
+		const held = pendingDropOf(9, [0, 8]);
+		expect(held).toEqual({ of: 9, left: 2, at: Buffer.from([1, 1]).toString('base64') });
+		expect(pendingDropIn({ pendingDrop: JSON.parse(JSON.stringify(held)) })).toEqual(held);
 		expect(pendingDropIn({})).toBeUndefined();
+		expect(pendingDropIn({ pendingDrop: { left: 3, of: 9 } })).toBeUndefined();
 		expect(pendingDropIn({ pendingDrop: 'x' })).toBeUndefined();
 	});
 });
