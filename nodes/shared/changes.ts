@@ -137,7 +137,11 @@ export function trackedRecords(records: IDataObject[]): IDataObject[] {
 export function snapshotOf(records: IDataObject[]): Snapshot {
 	const values = Buffer.alloc(records.length * ENTRY_BYTES);
 	records.forEach((record, index) => writeEntry(values, index, record));
-	return { names: records.map((record) => followedName(record) as string), present: records.length, values };
+	return {
+		names: records.map((record) => followedName(record) as string),
+		present: records.length,
+		values,
+	};
 }
 
 function isChanged(rules: ChangeRules, previous: Buffer, p: number, current: Buffer, c: number) {
@@ -287,5 +291,9 @@ export function boundSnapshot(
 		snapshot.values.subarray(0, end * ENTRY_BYTES),
 		snapshot.values.subarray(first * ENTRY_BYTES),
 	]);
-	return { fits: true, bytes: Math.ceil(bytes), snapshot: { names, present: snapshot.present, values } };
+	return {
+		fits: true,
+		bytes: Math.ceil(bytes),
+		snapshot: { names, present: snapshot.present, values },
+	};
 }

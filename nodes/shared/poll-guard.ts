@@ -1,6 +1,10 @@
+import type { INode } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
 /**
- * The trigger's safety rules: how long a poll may run, what becomes of one that runs past that, and
- * when a drop in the export is a glitch rather than a change. No network; the poll (poll.ts) asks.
+ * The trigger's safety rules: how long a poll may run, what becomes of one that runs past that (and
+ * how that is told), and when a drop in the export is a glitch rather than a change. No network;
+ * the poll (poll.ts) asks.
  */
 
 /** A poll's deadline when n8n does not say how long a poll may spend (n8n 1.x): n8n 2.x's own default. */
@@ -59,14 +63,14 @@ export interface PollTurn {
  * is taken as stuck: this one runs in its place, and the stuck one's result is never committed.
  * Skipping therefore lasts at most until the running poll's deadline.
  */
-export function beginPoll(
-	key: string,
-	deadlineMs: number,
-	now = Date.now(),
-): PollTurn | undefined {
+export function beginPoll(key: string, deadlineMs: number, now = Date.now()): PollTurn | undefined {
 	const running = underWay.get(key);
 	if (running !== undefined && now <= running.deadlineAt) return undefined;
-	const mine: PollUnderWay = { generation: ++lastGeneration, startedAt: now, deadlineAt: now + deadlineMs };
+	const mine: PollUnderWay = {
+		generation: ++lastGeneration,
+		startedAt: now,
+		deadlineAt: now + deadlineMs,
+	};
 	underWay.set(key, mine);
 	const holdsTurn = () => underWay.get(key)?.generation === mine.generation;
 	return {
@@ -81,6 +85,62 @@ export function beginPoll(
 			if (holdsTurn()) underWay.delete(key);
 		},
 	};
+}
+
+/** Where a poll hands n8n an error while it goes on (n8n makes it an error execution). */
+export interface PollReporter {
+	getNode(): INode;
+	__emitError?(error: Error): void;
+}
+
+/**
+ * A poll still marked as running past its deadline: reported to n8n, which shows it as an error
+ * execution (and runs the error workflow), while this poll runs in its place. Without n8n's
+ * reporter (not an n8n poll tick) the error is thrown instead, and this poll does not run.
+ */
+export function reportAbandoned(
+	reporter: PollReporter,
+	abandoned: NonNullable<PollTurn['abandoned']>,
+) {
+	const error = new NodeOperationError(
+		reporter.getNode(),
+		`The previous poll, started at ${new Date(abandoned.startedAt).toISOString()}, has run past its deadline of ${formatDuration(abandoned.deadlineMs)}: it is taken as stuck, and this poll runs in its place`,
+		{
+			description:
+				'Whatever the stuck poll still returns is discarded, so nothing is reported twice; this poll compares with the last baseline kept. If this repeats, look at what holds n8n up (its database, its load), or narrow the export with a Segment.',
+		},
+	);
+	if (typeof reporter.__emitError === 'function') reporter.__emitError(error);
+	else throw error;
+}
+
+/** Why a poll failed, in the poll's words when its turn or its deadline ended it (the door says "cancelled"). */
+export function pollFailure(node: INode, turn: PollTurn, error: Error): Error {
+	if (!turn.holdsTurn()) return supersededError(node, turn.deadlineMs);
+	if (turn.signal.aborted) return deadlineError(node, turn.deadlineMs);
+	return error;
+}
+
+export function deadlineError(node: INode, deadlineMs: number): NodeOperationError {
+	return new NodeOperationError(
+		node,
+		`The poll did not finish within its deadline of ${formatDuration(deadlineMs)}`,
+		{
+			description:
+				'Nothing was emitted and the baseline is unchanged: the next poll compares with it again. The deadline is the time n8n gives a poll (five minutes unless set). A slow or large export: narrow it with a Segment, or lower Options > Timeout so that a silent request is retried sooner.',
+		},
+	);
+}
+
+export function supersededError(node: INode, deadlineMs: number): NodeOperationError {
+	return new NodeOperationError(
+		node,
+		`This poll ran past its deadline of ${formatDuration(deadlineMs)} and a later poll took over; its result was discarded`,
+		{
+			description:
+				'Nothing was emitted by this poll and the baseline kept by the later one stands.',
+		},
+	);
 }
 
 /** The rule of the mass-drop guard, with the option's percentage (0 turns it off). */

@@ -17,11 +17,14 @@ import type { PollTurn } from './poll-guard';
 import {
 	beginPoll,
 	DEFAULT_MASS_DROP_PERCENT,
-	formatDuration,
+	deadlineError,
 	judgeDrop,
 	pendingDropIn,
 	pendingDropOf,
 	pollDeadlineMs,
+	pollFailure,
+	reportAbandoned,
+	supersededError,
 } from './poll-guard';
 import type { ExportEntity, ExportParameters, ParameterSource } from './query';
 import { readExportParameters } from './query';
@@ -50,8 +53,12 @@ export async function pollChanges(context: IPollFunctions): Promise<INodeExecuti
 	if (context.getMode() === 'manual') {
 		const parameters = exportParametersOf(context, SAMPLE_SIZE);
 		const signal = AbortSignal.timeout(deadlineMs);
-		const sample = trackedRecords(await exportRecords(context, entity, parameters, signal));
-		return [context.helpers.returnJsonArray(sampleEvents(sample, rules) as IDataObject[])];
+		try {
+			const sample = trackedRecords(await exportRecords(context, entity, parameters, signal));
+			return [context.helpers.returnJsonArray(sampleEvents(sample, rules) as IDataObject[])];
+		} catch (error) {
+			throw signal.aborted ? deadlineError(context.getNode(), deadlineMs) : (error as Error);
+		}
 	}
 	const turn = beginPoll(`${context.getWorkflow().id ?? ''}:${context.getNode().id}`, deadlineMs);
 	// The poll under way is within its deadline: it reports for both.
@@ -60,7 +67,7 @@ export async function pollChanges(context: IPollFunctions): Promise<INodeExecuti
 		if (turn.abandoned) reportAbandoned(context, turn.abandoned);
 		return await pollOnce(context, entity, { rules, dropPercent }, turn);
 	} catch (error) {
-		throw pollFailure(context, turn, error as Error);
+		throw pollFailure(context.getNode(), turn, error as Error);
 	} finally {
 		turn.end();
 	}
@@ -93,7 +100,7 @@ async function pollOnce(
 	const state = context.getWorkflowStaticData('node');
 	const previous = loadSnapshot(state, scope);
 	// From here on nothing waits: no other poll can take the turn between this check and the commit.
-	if (!turn.holdsTurn()) throw supersededError(context, turn);
+	if (!turn.holdsTurn()) throw supersededError(context.getNode(), turn.deadlineMs);
 	if (previous === undefined) {
 		keepSnapshot(context, entity, state, snapshotOf(records), scope);
 		return null;
@@ -129,48 +136,6 @@ function keepSnapshot(
 	}
 	delete state.pendingDrop;
 	Object.assign(state, saveSnapshot(bounded.snapshot, scope));
-}
-
-/** A poll still marked as running past its deadline: its result will be discarded; n8n shows this as an error execution. */
-function reportAbandoned(context: IPollFunctions, abandoned: NonNullable<PollTurn['abandoned']>) {
-	const error = new NodeOperationError(
-		context.getNode(),
-		`The previous poll, started at ${new Date(abandoned.startedAt).toISOString()}, has run past its deadline of ${formatDuration(abandoned.deadlineMs)}: it is taken as stuck, and this poll runs in its place`,
-		{
-			description:
-				'Whatever the stuck poll still returns is discarded, so nothing is reported twice; this poll compares with the last baseline kept. If this repeats, look at what holds n8n up (its database, its load), or narrow the export with a Segment.',
-		},
-	);
-	// n8n turns an error handed to __emitError into an error execution (and runs the error workflow);
-	// without it (not an n8n poll tick), the error is thrown and this poll does not run.
-	if (typeof context.__emitError === 'function') context.__emitError(error);
-	else throw error;
-}
-
-/** Why a poll failed, in the poll's words when its turn or its deadline ended it (the door says "cancelled"). */
-function pollFailure(context: IPollFunctions, turn: PollTurn, error: Error): Error {
-	if (!turn.holdsTurn()) return supersededError(context, turn);
-	if (turn.signal.aborted) return deadlineError(context, turn);
-	return error;
-}
-
-function deadlineError(context: IPollFunctions, turn: PollTurn): NodeOperationError {
-	return new NodeOperationError(
-		context.getNode(),
-		`The poll did not finish within its deadline of ${formatDuration(turn.deadlineMs)}`,
-		{
-			description:
-				"Nothing was emitted and the baseline is unchanged: the next poll compares with it again. The deadline is the time n8n gives a poll (five minutes unless set). A slow or large export: narrow it with a Segment, or lower Options > Timeout so that a silent request is retried sooner.",
-		},
-	);
-}
-
-function supersededError(context: IPollFunctions, turn: PollTurn): NodeOperationError {
-	return new NodeOperationError(
-		context.getNode(),
-		`This poll ran past its deadline of ${formatDuration(turn.deadlineMs)} and a later poll took over; its result was discarded`,
-		{ description: 'Nothing was emitted by this poll and the baseline kept by the later one stands.' },
-	);
 }
 
 /** The export's parameters for a trigger: a few are fixed, the rest are the trigger's own fields, read and checked by the export nodes' rules. */
@@ -253,7 +218,10 @@ function readDropGuard(context: IPollFunctions): number {
 		throw new NodeOperationError(
 			context.getNode(),
 			`Mass Drop Guard must be a percentage from 0 to 100, not ${String(percent)}`,
-			{ description: 'Set 0 to report every drop at once, or 50 to hold one in which more than half of the records leave.' },
+			{
+				description:
+					'Set 0 to report every drop at once, or 50 to hold one in which more than half of the records leave.',
+			},
 		);
 	}
 	return percent;
@@ -264,7 +232,11 @@ function readDropGuard(context: IPollFunctions): number {
  * Entity, dataset and segment; then, when set, the user location and the engagement window as
  * written (an expression such as "the last 30 days" is one window, though its dates move).
  */
-function scopeOf(context: IPollFunctions, entity: ExportEntity, parameters: ExportParameters): string {
+function scopeOf(
+	context: IPollFunctions,
+	entity: ExportEntity,
+	parameters: ExportParameters,
+): string {
 	const options = context.getNodeParameter('options', {}) as IDataObject;
 	const scope: unknown[] = [
 		entity,
