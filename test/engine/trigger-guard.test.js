@@ -176,6 +176,34 @@ describe('every poll ends on time', () => {
 
 		expect(eventsOf((await trigger.poll()).items)).toEqual([`left ${late.name}`]);
 	});
+	// Shrunk from the property over time (seed 7): the harness stored nothing after a poll that had
+	// reported a stuck one and emitted nothing, where n8n commits its durable cursor.
+	test('durable cursors: the poll that replaced a stuck first poll is stored, so a restart compares with it', async () => {
+		const list = members(12);
+		serve('stuck-durable', list);
+		/** @type {(() => void) | undefined} */
+		let release;
+		let hang = true;
+		const trigger = createTrigger(server, { datasetId: 'stuck-durable', events: ['changed'], changeOn: 'engagementScore', minScoreChange: 0 }, {
+			durable: true,
+			pollBudgetMs: 150,
+			beforeCredentials: async () => {
+				if (!hang) return;
+				hang = false;
+				await new Promise((resolve) => (release = () => resolve(undefined)));
+			},
+		});
+		const stuck = trigger.poll();
+		await wait(200);
+		expect((await trigger.poll()).error?.message).toMatch(/^The previous poll/);
+		release?.();
+		expect((await stuck).error?.message).toMatch(/took over/);
+
+		list[10] = { ...list[10], engagementScore: Math.round(list[10].engagementScore * 1000 + 1) / 1000 };
+		serve('stuck-durable', list);
+		trigger.restart();
+		expect(eventsOf((await trigger.poll()).items)).toEqual([`changed ${list[10].name}`]);
+	});
 });
 
 describe('what the trigger follows', () => {

@@ -314,11 +314,23 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 			/** @type {Array<Error & { description?: string }>} */
 			const errors = [];
 			const opened = workflow;
+			// As n8n: static data is saved when a poll emits; with durable cursors, also when the tick
+			// commits the cursor of a poll that emitted nothing. A poll of a workflow since reopened
+			// (a restart) stores nothing.
+			const store = () => {
+				if (mode !== 'manual' && opened === workflow) saved = copy(opened.staticData);
+			};
 			const context = new PollContext(
 				opened, node, /** @type {any} */ (additionalData()), mode, 'activate',
-				(data) => emitted.push(data),
+				(data) => {
+					emitted.push(data);
+					store();
+				},
 				(error) => errors.push(error),
-				undefined, undefined, undefined,
+				async () => {
+					if (durable) store();
+				},
+				undefined, undefined,
 				pollBudgetMs === undefined ? undefined : () => pollBudgetMs,
 			);
 			const tick = Container.get(PollTriggerExecutor).create(opened, node, context, () => true);
@@ -329,10 +341,6 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 				errors.push(error);
 			}
 			const output = emitted.length > 0 ? emitted[emitted.length - 1] : null;
-			const failed = errors.length > 0 && (mode === 'manual' || output === null);
-			if (mode !== 'manual' && opened === workflow && (output !== null || (durable && !failed))) {
-				saved = copy(opened.staticData);
-			}
 			return { items: output === null ? null : output[0].map((item) => item.json), error: errors[errors.length - 1] };
 		}
 
