@@ -265,7 +265,7 @@ function savedBytesOf(name: string): number {
 	return Buffer.byteLength(JSON.stringify(escapeName(name))) + (ENTRY_BYTES * 4) / 3;
 }
 
-/** The saved snapshot's keys, scope and padding, above the bytes of its names. */
+/** The saved state's keys and numbers, above its scope, names, values and held drop. */
 const SAVED_OVERHEAD_BYTES = 256;
 
 /**
@@ -278,7 +278,9 @@ export function boundSnapshot(
 	maxBytes = trackingLimits.maxStateBytes,
 ): { fits: boolean; bytes: number; snapshot: Snapshot } {
 	const costs = snapshot.names.map(savedBytesOf);
-	let bytes = SAVED_OVERHEAD_BYTES + Buffer.byteLength(scope);
+	// Room for a held drop beside it (poll-guard.ts): one bit per record present, in base64.
+	const heldDropBytes = (Math.ceil(snapshot.present / 8) * 4) / 3;
+	let bytes = SAVED_OVERHEAD_BYTES + Buffer.byteLength(scope) + heldDropBytes;
 	for (let i = 0; i < snapshot.present; i++) bytes += costs[i];
 	if (bytes > maxBytes) return { fits: false, bytes: Math.ceil(bytes), snapshot };
 	const end = snapshot.present;
