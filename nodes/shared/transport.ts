@@ -70,6 +70,18 @@ export interface EvergageRequest<T> {
 	signal?: AbortSignal;
 	/** Shared by the requests of one export: their slots on the wire and the wait after a 429. */
 	pace?: RequestPace;
+	/** GET unless told; a POST carries `body` as `contentType`. */
+	method?: 'GET' | 'POST';
+	body?: string;
+	contentType?: string;
+	/**
+	 * What the request writes ("the event"): it is not idempotent, so it is tried again only when the
+	 * service surely did not process it (a 429, a 503 with Retry-After, a refused connection); any
+	 * other failure after it went out fails at once, saying it may or may not have been processed.
+	 */
+	writes?: string;
+	/** This request's own words for a status, before the door's (a 403 of the Event API). */
+	describeStatus?: (status: number) => [string, string] | undefined;
 }
 
 /** What the door asks of an export's pace (pace.ts): a slot per attempt, and word of refusals. */
@@ -103,6 +115,8 @@ export class StoppedError extends Error {}
 
 export interface EvergageClient {
 	get<T>(request: EvergageRequest<T>): Promise<T>;
+	/** The same door, for any method: `get` is this request with its GET. */
+	request<T>(request: EvergageRequest<T>): Promise<T>;
 	/** Redaction of every form of this credential's key pair. */
 	redactor: Redactor;
 	/** An error for this item whose message and description are redacted. */
@@ -140,8 +154,11 @@ export async function evergageClient(
 		const signals = [cancelSignal, request.signal].filter((s): s is AbortSignal => s !== undefined);
 		const signal = signals.length === 0 ? new AbortController().signal : AbortSignal.any(signals);
 		const options: IHttpRequestOptions = {
-			method: 'GET',
+			method: request.method ?? 'GET',
 			url: origin + request.pathAndQuery,
+			...(request.body === undefined
+				? {}
+				: { body: request.body, headers: { 'Content-Type': request.contentType ?? 'text/plain' } }),
 			timeout: settings.timeoutMs,
 			returnFullResponse: true,
 			ignoreHttpStatusErrors: true,
@@ -175,9 +192,18 @@ export async function evergageClient(
 				const bodyText = await readErrorText(body);
 				if (status !== 429 && (status < 500 || status === 501 || status === 505)) {
 					throw fail(
-						...statusMessage(status, response.headers, bodyText, request.notFoundMessage, redactor),
+						...(request.describeStatus?.(status) ??
+							statusMessage(status, response.headers, bodyText, request.notFoundMessage, redactor)),
 						status,
 					);
+				}
+				const retryAfter = response.headers['retry-after'];
+				if (
+					request.writes !== undefined &&
+					status !== 429 &&
+					!(status === 503 && retryAfter !== undefined)
+				) {
+					throw fail(...unsure(request.writes, `Evergage answered ${status}`), status);
 				}
 				lastProblem = status === 429 ? 'rate limited the export (429)' : `answered ${status}`;
 				lastDetail = '';
@@ -204,6 +230,12 @@ export async function evergageClient(
 					);
 				}
 				if (problem.permanent) throw failure(problem.message, problem.description);
+				// Refused: the request never left. Anything else may have reached the service.
+				if (request.writes !== undefined && problem.code !== 'ECONNREFUSED') {
+					const [message, description] = unsure(request.writes, problem.unsure ?? problem.message);
+					// The code goes in the description: n8n rewrites a message that holds one.
+					throw failure(message, `${problem.description}${description}`);
+				}
 				lastProblem = problem.message;
 				lastDetail = problem.description;
 			} finally {
@@ -220,12 +252,15 @@ export async function evergageClient(
 
 	function networkProblem(
 		error: unknown,
-	): { message: string; description: string; permanent: boolean } | undefined {
+	):
+		| { message: string; description: string; permanent: boolean; code?: string; unsure?: string }
+		| undefined {
 		if (error instanceof IncompleteBodyError) {
 			return {
 				message: 'sent an incomplete or unreadable response',
 				description: `Last response: ${redactor.serviceText(error.message, 200)}. `,
 				permanent: false,
+				unsure: 'its answer was cut off',
 			};
 		}
 		const cause = findCause(error);
@@ -263,18 +298,33 @@ export async function evergageClient(
 		const text = String(cause.message ?? '');
 		if (transient.includes(code) || /socket hang up|aborted|timeout|premature/i.test(text)) {
 			const timedOut = code === 'ETIMEDOUT' || /timeout|timed out/i.test(`${code} ${text}`);
+			const refused = code === 'ECONNREFUSED';
 			return {
 				message: timedOut
 					? `did not answer within ${settings.timeoutMs} ms`
-					: 'dropped the connection',
-				description: `Last error: ${redactor.serviceText(code || text, 100)}. `,
+					: refused
+						? 'refused the connection'
+						: 'dropped the connection',
+				description: `Last error: ${redactor.serviceText(code || text, 100)}. ${refused ? 'Nothing was sent. ' : ''}`,
 				permanent: false,
+				code,
+				unsure: timedOut
+					? `no answer came within ${settings.timeoutMs} ms`
+					: 'the connection dropped',
 			};
 		}
 		return undefined;
 	}
 
-	return { get, redactor, failure };
+	return { get, request: get, redactor, failure };
+}
+
+/** A write whose outcome the node cannot know: fail it, never send it twice. */
+function unsure(what: string, why: string): [string, string] {
+	return [
+		`Evergage may or may not have processed ${what}: ${why}`,
+		'The request went out, so the service may have recorded it. The node does not send it again, since that could record it twice. Check in Personalization whether it arrived before running this item again.',
+	];
 }
 
 function errorText(error: unknown): string {

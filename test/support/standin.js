@@ -9,6 +9,8 @@
  *   GET  /api/dataset/<datasetId>/accounts.json | accounts.csv   the Account Export
  *   GET  /api/dataset/<datasetId>/users.json | users.csv         the User Export (also takes includeGeo=true)
  *   GET  /api/principals                                         cheap authenticated call (credential test)
+ *   POST /api2/authevent/<dataset>, GET /api/dataset/<dataset>/user/<id>,
+ *   POST /api/dataset/<dataset>/users/delete                     events, look-up, deletion: standin-actions.js
  *   POST /__standin/reset, GET /__standin/stats                  control, only with `control: true` (CLI)
  *   PUT  /__standin/dataset/<datasetId>   body: a DatasetConfig   control: replace or add a dataset
  *
@@ -59,6 +61,8 @@
 
 const http = require('node:http');
 const zlib = require('node:zlib');
+
+const { createActionRoutes } = require('./standin-actions');
 
 const DAY_MS = 86_400_000;
 const EPOCH_BASE_MS = Date.UTC(2013, 0, 1);
@@ -925,7 +929,9 @@ function defaultFaultBody(status) {
  *   credentials?: Credentials, datasets?: Record<string, DatasetConfig>, apiAccess?: boolean,
  *   maxPageSize?: number, latencyMs?: number, csvEmptyPage?: 'header' | 'empty', csvHeaderEveryPage?: boolean,
  *   faults?: FaultPlan, faultRate?: number, faultMix?: Fault[], seed?: number, maxInFlight?: MaxInFlight,
- *   maxLifetimeMs?: number, maxRequestLog?: number, control?: boolean, port?: number
+ *   maxLifetimeMs?: number, maxRequestLog?: number, control?: boolean, port?: number,
+ *   sendEvents?: boolean, identityResolution?: boolean, profiles?: Record<string, import('./standin-actions').ProfileSeed[]>,
+ *   actionFaults?: import('./standin-actions').ActionFaultPlan
  * }} StandinOptions
  *   datasets replaces the default set entirely.
  *
@@ -945,6 +951,7 @@ function defaultFaultBody(status) {
  * @typedef {{ url: string, port: number, readonly stats: StandinStats, readonly requests: RequestLogEntry[], readonly inFlight: number,
  *   setFaults: (faults: FaultPlan | undefined) => void, resetStats: () => void,
  *   setDataset: (datasetId: string, dataset: DatasetConfig) => void,
+ *   actions: ReturnType<typeof createActionRoutes>,
  *   close: () => Promise<void>, closed: Promise<void>, httpServer: http.Server }} Standin
  */
 
@@ -1297,6 +1304,11 @@ async function startStandin(options = {}) {
     }
   };
 
+  const actions = createActionRoutes({
+    options, datasets, delay, sendSimple, sendJsonError, countStatus,
+    credentialsOk: (req) => basicAuthMatches(req.headers.authorization, credentials),
+  });
+
   /** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
   const handle = async (req, res) => {
     const rawUrl = req.url ?? '/';
@@ -1363,6 +1375,7 @@ async function startStandin(options = {}) {
 
     if (latencyMs > 0 && !(await delay(latencyMs, res))) return;
     if (res.destroyed) return;
+    if (route.kind === 'unknown' && (await actions.handle(req, res, entry, rawPath))) return;
 
     if (route.kind === 'unknown') return sendText(res, entry, 404, 'Not found');
     if (route.kind === 'bad-encoding') return sendText(res, entry, 400, 'Malformed percent-encoding in path');
@@ -1491,6 +1504,7 @@ async function startStandin(options = {}) {
     setFaults,
     resetStats,
     setDataset,
+    actions,
     close,
     closed,
     httpServer,
