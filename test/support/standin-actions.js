@@ -24,8 +24,8 @@
  *
  * Faults (`actionFaults`, an array consumed in order or a function of { route, index }), applied after
  * the checks above:
- *   { kind: 'status', status, retryAfter?, afterProcessing? }  the answer, the event recorded first only
- *                                                             with afterProcessing
+ *   { kind: 'status', status, retryAfter?, afterProcessing?, body? }  the answer (its text `body` if
+ *                                 given), the event recorded first only with afterProcessing
  *   { kind: 'resetBeforeRead' }   the connection is reset before the body is read: nothing recorded
  *   { kind: 'resetAfterRead' }    the body is read and processed (recorded), then the connection reset:
  *                                 the client cannot know whether it arrived
@@ -41,7 +41,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
  *   firstActivity: number, lastActivity: number, events: number }} Profile
  * @typedef {{ datasetId: string, body: any, at: number }} RecordedEvent
  * @typedef {{ datasetId: string, header: string, values: string[], deleted: number, at: number }} RecordedDeletion
- * @typedef {{ kind: 'status', status: number, retryAfter?: string, afterProcessing?: boolean }
+ * @typedef {{ kind: 'status', status: number, retryAfter?: string, afterProcessing?: boolean, body?: string }
  *   | { kind: 'resetBeforeRead' } | { kind: 'resetAfterRead' } | { kind: 'slow', delayMs?: number }
  *   | { kind: 'errorCode', code: number }} ActionFault
  * @typedef {{ route: 'event' | 'lookup' | 'delete', index: number, datasetId: string }} ActionFaultInfo
@@ -211,7 +211,8 @@ function createActionRoutes(server) {
   const faultBeforeProcessing = (res, entry, fault) => {
     if (fault?.kind === 'status' && !fault.afterProcessing) {
       const headers = fault.retryAfter === undefined ? {} : { 'Retry-After': fault.retryAfter };
-      if (fault.status === 503) sendSimple(res, entry, 503, 'text/plain; charset=utf-8', 'Service Unavailable', headers);
+      if (fault.body !== undefined) sendSimple(res, entry, fault.status, 'text/plain; charset=utf-8', fault.body, headers);
+      else if (fault.status === 503) sendSimple(res, entry, 503, 'text/plain; charset=utf-8', 'Service Unavailable', headers);
       else sendJsonError(res, entry, fault.status, fault.status === 429 ? 'Too many requests' : 'Error', headers);
       return true;
     }
