@@ -12,6 +12,7 @@
  *   POST /api2/authevent/<dataset>, GET /api/dataset/<dataset>/user/<id>,
  *   POST /api/dataset/<dataset>/users/delete                     events, look-up, deletion: standin-actions.js
  *   POST /__standin/reset, GET /__standin/stats                  control, only with `control: true` (CLI)
+ *   GET  /__standin/actions                                      control: events and deletions recorded
  *   PUT  /__standin/dataset/<datasetId>   body: a DatasetConfig   control: replace or add a dataset
  *
  * Order of checks for an export: unknown route 404 -> Basic auth 401 -> apiAccess 403 ->
@@ -1028,7 +1029,7 @@ function queryObject(/** @type {URLSearchParams} */ params) {
 
 /**
  * @typedef {{ kind: 'export', datasetId: string, entity: Entity, format: 'json' | 'csv' } | { kind: 'principals' }
- *   | { kind: 'control-reset' } | { kind: 'control-stats' } | { kind: 'control-dataset', datasetId: string }
+ *   | { kind: 'control-reset' } | { kind: 'control-stats' } | { kind: 'control-actions' } | { kind: 'control-dataset', datasetId: string }
  *   | { kind: 'bad-encoding' } | { kind: 'unknown' }} Route
  * @param {string} rawPath
  * @returns {Route}
@@ -1039,6 +1040,7 @@ function routeOf(rawPath) {
   if (rawPath === '/api/principals') return { kind: 'principals' };
   if (rawPath === '/__standin/reset') return { kind: 'control-reset' };
   if (rawPath === '/__standin/stats') return { kind: 'control-stats' };
+  if (rawPath === '/__standin/actions') return { kind: 'control-actions' };
   if (rawPath.startsWith('/__standin/dataset/')) {
     try {
       return { kind: 'control-dataset', datasetId: decodeURIComponent(rawPath.slice('/__standin/dataset/'.length)) };
@@ -1318,7 +1320,7 @@ async function startStandin(options = {}) {
     const params = new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
     const route = routeOf(rawPath);
 
-    if (route.kind === 'control-reset' || route.kind === 'control-stats' || route.kind === 'control-dataset') {
+    if (route.kind === 'control-reset' || route.kind === 'control-stats' || route.kind === 'control-dataset' || route.kind === 'control-actions') {
       const loopback = LOOPBACK.has(req.socket.remoteAddress ?? '');
       if (!options.control || !loopback) return sendText(res, null, 404, 'Not found');
       if (route.kind === 'control-dataset') {
@@ -1332,9 +1334,15 @@ async function startStandin(options = {}) {
         }
         return sendSimple(res, null, 200, 'application/json; charset=utf-8', JSON.stringify({ ok: true }));
       }
+      if (route.kind === 'control-actions') {
+        return sendSimple(res, null, 200, 'application/json; charset=utf-8',
+          JSON.stringify({ events: actions.events, deletions: actions.deletions }));
+      }
       if (route.kind === 'control-reset') {
         if (method !== 'POST') return sendText(res, null, 405, 'Use POST');
         resetStats();
+        // Events, deletions and users start over too: each suite's counts are its own.
+        actions.reset();
         return sendSimple(res, null, 200, 'application/json; charset=utf-8', JSON.stringify({ ok: true }));
       }
       return sendSimple(res, null, 200, 'application/json; charset=utf-8', JSON.stringify(stats));
