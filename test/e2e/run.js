@@ -555,7 +555,7 @@ async function runVersion(version, tarball) {
 				const ada = events.find((e) => e.body.user.id === '0031x00001AdaLov');
 				assert.deepEqual(ada && ada.body, {
 					action: 'CRM Sync',
-					user: { id: '0031x00001AdaLov', attributes: { emailAddress: 'ada@example.com', firstName: 'Ada', crmTier: 'gold', lifetimeValue: '12400' } },
+					user: { id: '0031x00001AdaLov', attributes: { emailAddress: 'ada@example.com', firstName: 'Ada', crmTier: 'gold', lifetimeValue: 12400 } },
 					source: { channel: 'Server' },
 				});
 			});

@@ -31,7 +31,7 @@ const attributeRows = (what: string, example: string): INodeProperties['options'
 				type: 'string',
 				default: '',
 				description:
-					'The value to set, sent as text (use JSON for numbers, lists or nested values)',
+					'The value to set: typed text is sent as text, an expression keeps its type (a number stays a number)',
 			},
 		],
 	},
@@ -104,7 +104,7 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Names and Values',
 				value: 'fields',
-				description: 'One row per attribute, text values',
+				description: 'One row per attribute',
 			},
 			{
 				name: 'JSON',
