@@ -119,6 +119,7 @@ async function main() {
 	}
 	const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 	const row = (variant) => ({ wallMs: median(results[variant].map((r) => r.wallMs)), eventsPerSecond: median(results[variant].map((r) => r.eventsPerSecond)) });
+	/** @type {Record<string, any>} */
 	const summary = { items: ITEMS, latencyMs: LATENCY_MS, reps: REPS, ...Object.fromEntries(VARIANTS.map((v) => [v, row(v)])), runs: results };
 	const LABELS = {
 		node: 'Evergage → Event → Send, defaults (Max Parallel Requests 8)',

@@ -136,6 +136,7 @@ test('a 429, and a 503 with Retry-After, are tried again (surely not processed):
 });
 
 describe('after the body went out, an unclear outcome fails the item and is never sent again', () => {
+	/** @type {Array<[string, any, number]>} */
 	const cases = [
 		['the connection is reset after the service read (and recorded) the event', { kind: 'resetAfterRead' }, 1],
 		['the connection is reset before the service read it', { kind: 'resetBeforeRead' }, 0],
@@ -161,6 +162,7 @@ test('a refused connection is tried again (nothing was sent): the event arrives 
 			probe.close(() => resolve(free));
 		});
 	});
+	/** @type {any} */
 	let server;
 	const late = new Promise((resolve) => setTimeout(resolve, 120)).then(async () => (server = await startStandin({ port })));
 	try {
@@ -184,6 +186,7 @@ test('a service that never listens: the error says nothing was sent', async () =
 });
 
 describe('bad input is refused before any request, naming the field', () => {
+	/** @type {Array<[string, Record<string, unknown>, RegExp]>} */
 	const cases = [
 		// Literal empty required fields never reach the node (n8n refuses the workflow): expressions do.
 		['an empty User ID', { userId: '={{ "" }}' }, /User ID is empty/],

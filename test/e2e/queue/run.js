@@ -245,7 +245,7 @@ async function main() {
 				const pi = Array.isArray(item.pairedItem) ? item.pairedItem[0] : item.pairedItem;
 				assert.equal(pi && pi.item, i);
 			});
-			const { events } = await (await fetch(`${small.url}/__standin/actions`)).json();
+			const { events } = /** @type {any} */ (await (await fetch(`${small.url}/__standin/actions`)).json());
 			const ids = events.map((ev) => ev.body.user.id);
 			assert.equal(ids.length, 60, `events recorded: ${ids.length}`);
 			assert.equal(new Set(ids).size, 60, 'an event recorded twice');
