@@ -101,48 +101,104 @@ function deletionCsv(contentType, body) {
 }
 
 /**
- * @param {{ options: any, credentialsOk: (req: import('node:http').IncomingMessage) => boolean,
+ * @typedef {{ options: any, credentialsOk: (req: import('node:http').IncomingMessage) => boolean,
  *   datasets: Record<string, any>, delay: (ms: number, res: import('node:http').ServerResponse) => Promise<boolean>,
  *   sendSimple: (res: any, entry: any, status: number, contentType: string, body: string, headers?: Record<string, string>) => void,
- *   sendJsonError: (res: any, entry: any, status: number, message: string, headers?: Record<string, string>) => void,
- *   countStatus: (entry: any, status: number) => void }} server
+ *   sendJsonError: (res: any, entry: any, status: number, message: string, headers?: Record<string, string>) => void }} Server
  */
-function createActionRoutes(server) {
-  const { options, datasets, delay, sendSimple, sendJsonError } = server;
-  /** @type {RecordedEvent[]} */
-  const events = [];
-  /** @type {RecordedDeletion[]} */
-  const deletions = [];
-  /** @type {Map<string, Map<string, Profile>>} */
-  const profiles = new Map();
-  /** @type {ActionFaultPlan | undefined} */
-  let faults = options.actionFaults;
-  let faultCursor = 0;
-  let faultIndex = 0;
-  let nextUser = 1;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+/** The three routes and what they record: events, deletions and the users they change. */
+class ActionRoutes {
+  /** @param {Server} server */
+  constructor(server) {
+    this.server = server;
+    /** @type {RecordedEvent[]} */
+    this.events = [];
+    /** @type {RecordedDeletion[]} */
+    this.deletions = [];
+    /** @type {Map<string, Map<string, Profile>>} */
+    this.profiles = new Map();
+    /** @type {ActionFaultPlan | undefined} */
+    this.faults = server.options.actionFaults;
+    this.faultCursor = 0;
+    this.faultIndex = 0;
+    this.nextUser = 1;
+  }
+
+  /** A user as Look-Up would show it, or undefined. @param {string} datasetId @param {string} userId */
+  profile(datasetId, userId) {
+    const found = this.profilesOf(datasetId).get(userId);
+    return found ? profileJson(found) : undefined;
+  }
+
+  /** @param {ActionFaultPlan | undefined} plan */
+  setFaults(plan) {
+    this.faults = plan;
+    this.faultCursor = 0;
+  }
+
+  reset() {
+    this.events.length = 0;
+    this.deletions.length = 0;
+    this.profiles.clear();
+  }
 
   /** @param {string} datasetId */
-  const profilesOf = (datasetId) => {
-    let map = profiles.get(datasetId);
+  profilesOf(datasetId) {
+    let map = this.profiles.get(datasetId);
     if (!map) {
       map = new Map();
-      const seeds = options.profiles?.[datasetId] ?? DEFAULT_PROFILES;
+      const seeds = this.server.options.profiles?.[datasetId] ?? DEFAULT_PROFILES;
       for (const seed of /** @type {ProfileSeed[]} */ (seeds)) map.set(seed.userId, newProfile(seed));
-      profiles.set(datasetId, map);
+      this.profiles.set(datasetId, map);
     }
     return map;
-  };
+  }
 
   /** @param {ActionFaultInfo} info @returns {ActionFault | null} */
-  const faultFor = (info) => {
+  faultFor(info) {
+    const faults = this.faults;
     if (typeof faults === 'function') return faults(info) ?? null;
-    if (Array.isArray(faults) && faultCursor < faults.length) return faults[faultCursor++] ?? null;
+    if (Array.isArray(faults) && this.faultCursor < faults.length) return faults[this.faultCursor++] ?? null;
     return null;
-  };
+  }
+
+  /** @param {any} req @param {any} res @param {any} entry @param {string} rawPath @returns {Promise<boolean>} false: not an action route */
+  async handle(req, res, entry, rawPath) {
+    const route = actionRouteOf(rawPath);
+    if (route === null) return false;
+    if (route === 'bad') {
+      this.server.sendSimple(res, entry, 400, TEXT_TYPE, 'Malformed percent-encoding in path');
+      return true;
+    }
+    entry.datasetId = route.datasetId;
+    const method = route.route === 'lookup' ? 'GET' : 'POST';
+    if (req.method !== method) {
+      this.server.sendSimple(res, entry, 405, TEXT_TYPE, 'Method not allowed', { Allow: method });
+      return true;
+    }
+    if (this.refused(req, res, entry, route.route, route.datasetId)) return true;
+    const fault = this.faultFor({ route: route.route, index: this.faultIndex++, datasetId: route.datasetId });
+    entry.fault = fault;
+    if (fault?.kind === 'resetBeforeRead') {
+      resetConnection(res);
+      return true;
+    }
+    const body = method === 'POST' ? await readBody(req) : Buffer.alloc(0);
+    if (body === null) this.server.sendJsonError(res, entry, 413, 'Request body too large');
+    else if (route.route === 'lookup') await this.lookUp(res, entry, route.datasetId, String(route.userId), fault);
+    else if (route.route === 'event') await this.receiveEvent(req, res, entry, route.datasetId, body, fault);
+    else await this.deleteUsers(req, res, entry, route.datasetId, body, fault);
+    return true;
+  }
 
   /** Auth, permission and dataset checks shared by the three routes; true when answered. */
-  const refused = (req, res, entry, route, datasetId) => {
-    if (!server.credentialsOk(req)) {
+  refused(req, res, entry, route, datasetId) {
+    const { options, datasets, sendJsonError } = this.server;
+    if (!this.server.credentialsOk(req)) {
       sendJsonError(res, entry, 401, 'Authentication required', { 'WWW-Authenticate': 'Basic realm="evergage"' });
       return true;
     }
@@ -158,72 +214,43 @@ function createActionRoutes(server) {
     if (!dataset) sendJsonError(res, entry, 404, 'Dataset not found');
     else if (dataset.forbidden) sendJsonError(res, entry, 403, 'Token may not use this dataset');
     return !dataset || Boolean(dataset.forbidden);
-  };
-
-  /** @param {any} req @param {any} res @param {any} entry @param {string} rawPath @returns {Promise<boolean>} false: not an action route */
-  async function handle(req, res, entry, rawPath) {
-    const route = actionRouteOf(rawPath);
-    if (route === null) return false;
-    if (route === 'bad') {
-      sendSimple(res, entry, 400, 'text/plain; charset=utf-8', 'Malformed percent-encoding in path');
-      return true;
-    }
-    entry.datasetId = route.datasetId;
-    const method = route.route === 'lookup' ? 'GET' : 'POST';
-    if (req.method !== method) {
-      sendSimple(res, entry, 405, 'text/plain; charset=utf-8', 'Method not allowed', { Allow: method });
-      return true;
-    }
-    if (refused(req, res, entry, route.route, route.datasetId)) return true;
-    const fault = faultFor({ route: route.route, index: faultIndex++, datasetId: route.datasetId });
-    entry.fault = fault;
-    if (fault?.kind === 'resetBeforeRead') {
-      res.socket?.resetAndDestroy?.() ?? res.socket?.destroy();
-      return true;
-    }
-    const body = method === 'POST' ? await readBody(req) : Buffer.alloc(0);
-    if (body === null) {
-      sendJsonError(res, entry, 413, 'Request body too large');
-      return true;
-    }
-    if (route.route === 'lookup') await lookUp(res, entry, route.datasetId, String(route.userId), fault);
-    else if (route.route === 'event') await receiveEvent(req, res, entry, route.datasetId, body, fault);
-    else await deleteUsers(req, res, entry, route.datasetId, body, fault);
-    return true;
   }
 
-  /** Answers after a fault's processing: true when the fault already answered (or cut) the request. */
-  const faultAnswered = async (res, entry, fault) => {
-    if (!fault) return false;
-    if (fault.kind === 'resetAfterRead') {
-      res.socket?.resetAndDestroy?.() ?? res.socket?.destroy();
-      return true;
-    }
-    if (fault.kind === 'slow') return !(await delay(fault.delayMs ?? 60_000, res)) || res.destroyed;
-    if (fault.kind === 'status' && fault.afterProcessing) {
-      sendJsonError(res, entry, fault.status, 'Internal error', fault.retryAfter === undefined ? {} : { 'Retry-After': fault.retryAfter });
-      return true;
-    }
-    return false;
-  };
-
   /** A fault that answers before anything is processed: a status, or an errorCode. */
-  const faultBeforeProcessing = (res, entry, fault) => {
+  faultBeforeProcessing(res, entry, fault) {
+    const { sendSimple, sendJsonError } = this.server;
     if (fault?.kind === 'status' && !fault.afterProcessing) {
       const headers = fault.retryAfter === undefined ? {} : { 'Retry-After': fault.retryAfter };
-      if (fault.body !== undefined) sendSimple(res, entry, fault.status, 'text/plain; charset=utf-8', fault.body, headers);
-      else if (fault.status === 503) sendSimple(res, entry, 503, 'text/plain; charset=utf-8', 'Service Unavailable', headers);
+      if (fault.body !== undefined) sendSimple(res, entry, fault.status, TEXT_TYPE, fault.body, headers);
+      else if (fault.status === 503) sendSimple(res, entry, 503, TEXT_TYPE, 'Service Unavailable', headers);
       else sendJsonError(res, entry, fault.status, fault.status === 429 ? 'Too many requests' : 'Error', headers);
       return true;
     }
     if (fault?.kind === 'errorCode') {
-      sendSimple(res, entry, 200, 'application/json; charset=utf-8', JSON.stringify({ campaignResponses: [], errorCode: fault.code }));
+      sendSimple(res, entry, 200, JSON_TYPE, JSON.stringify({ campaignResponses: [], errorCode: fault.code }));
       return true;
     }
     return false;
-  };
+  }
 
-  async function receiveEvent(req, res, entry, datasetId, body, fault) {
+  /** After processing: true when the fault already answered (or cut) the request. */
+  async faultAnswered(res, entry, fault) {
+    if (!fault) return false;
+    if (fault.kind === 'resetAfterRead') {
+      resetConnection(res);
+      return true;
+    }
+    if (fault.kind === 'slow') return !(await this.server.delay(fault.delayMs ?? 60_000, res)) || res.destroyed;
+    if (fault.kind === 'status' && fault.afterProcessing) {
+      const headers = fault.retryAfter === undefined ? {} : { 'Retry-After': fault.retryAfter };
+      this.server.sendJsonError(res, entry, fault.status, 'Internal error', headers);
+      return true;
+    }
+    return false;
+  }
+
+  async receiveEvent(req, res, entry, datasetId, body, fault) {
+    const { sendSimple, sendJsonError, options } = this.server;
     if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? ''))) {
       return sendJsonError(res, entry, 415, 'Content-Type must be application/json');
     }
@@ -233,31 +260,27 @@ function createActionRoutes(server) {
     } catch {
       return sendJsonError(res, entry, 400, 'Malformed JSON');
     }
-    if (faultBeforeProcessing(res, entry, fault)) return;
-    const user = event?.user;
-    const valid = event !== null && typeof event === 'object' && !Array.isArray(event) &&
-      typeof event.action === 'string' && event.action !== '' && user !== null && typeof user === 'object' &&
-      (typeof user.id === 'string' && user.id !== '' || (user.attributes && Object.keys(user.attributes).length > 0));
-    if (!valid) return sendSimple(res, entry, 200, 'application/json; charset=utf-8', JSON.stringify({ campaignResponses: [], errorCode: 5 }));
-    const profile = profileForEvent(datasetId, event);
-    events.push({ datasetId, body: event, at: Date.now() });
-    if (await faultAnswered(res, entry, fault)) return;
+    if (this.faultBeforeProcessing(res, entry, fault)) return;
+    if (!validEvent(event)) return sendSimple(res, entry, 200, JSON_TYPE, JSON.stringify({ campaignResponses: [], errorCode: 5 }));
+    const profile = this.profileForEvent(datasetId, event);
+    this.events.push({ datasetId, body: event, at: Date.now() });
+    if (await this.faultAnswered(res, entry, fault)) return;
     const answer = { campaignResponses: [], compiledCampaignTemplates: [], errorCode: 0 };
     if (options.identityResolution) answer.resolvedUserId = profile.userId;
-    else if (typeof user.id === 'string') answer.persistedUserId = { encryptedId: Buffer.from(user.id).toString('base64') };
-    sendSimple(res, entry, 200, 'application/json; charset=utf-8', JSON.stringify(answer));
+    else if (typeof event.user.id === 'string') answer.persistedUserId = { encryptedId: Buffer.from(event.user.id).toString('base64') };
+    sendSimple(res, entry, 200, JSON_TYPE, JSON.stringify(answer));
   }
 
   /** The event's user, found by ID or identity attribute, or made; its attributes set. */
-  function profileForEvent(datasetId, event) {
-    const map = profilesOf(datasetId);
+  profileForEvent(datasetId, event) {
+    const map = this.profilesOf(datasetId);
     const attributes = event.user.attributes ?? {};
-    let profile = typeof event.user.id === 'string' ? map.get(event.user.id) : undefined;
-    if (!profile && typeof event.user.id !== 'string') {
-      profile = [...map.values()].find((p) => Object.entries(attributes).some(([name, value]) => p.attributes.get(name)?.value === value));
-    }
+    const id = typeof event.user.id === 'string' ? event.user.id : undefined;
+    let profile = id === undefined
+      ? [...map.values()].find((p) => Object.entries(attributes).some(([name, value]) => p.attributes.get(name)?.value === value))
+      : map.get(id);
     if (!profile) {
-      profile = newProfile({ userId: typeof event.user.id === 'string' ? event.user.id : `user-${nextUser++}` });
+      profile = newProfile({ userId: id ?? `user-${this.nextUser++}` });
       map.set(profile.userId, profile);
     }
     const now = Date.now();
@@ -267,57 +290,59 @@ function createActionRoutes(server) {
     return profile;
   }
 
-  async function lookUp(res, entry, datasetId, userId, fault) {
-    if (faultBeforeProcessing(res, entry, fault) || await faultAnswered(res, entry, fault)) return;
-    const profile = [...profilesOf(datasetId).values()].find((p) => p.userId === userId || p.anonIds.includes(userId));
-    if (!profile) return sendJsonError(res, entry, 404, 'User not found');
-    sendSimple(res, entry, 200, 'application/json; charset=utf-8', JSON.stringify(profileJson(profile)));
+  async lookUp(res, entry, datasetId, userId, fault) {
+    if (this.faultBeforeProcessing(res, entry, fault) || (await this.faultAnswered(res, entry, fault))) return;
+    const profile = [...this.profilesOf(datasetId).values()].find((p) => p.userId === userId || p.anonIds.includes(userId));
+    if (!profile) return this.server.sendJsonError(res, entry, 404, 'User not found');
+    this.server.sendSimple(res, entry, 200, JSON_TYPE, JSON.stringify(profileJson(profile)));
   }
 
-  async function deleteUsers(req, res, entry, datasetId, body, fault) {
+  async deleteUsers(req, res, entry, datasetId, body, fault) {
+    const { sendSimple } = this.server;
     const form = deletionCsv(String(req.headers['content-type'] ?? ''), body);
-    if (form.error !== undefined) return sendSimple(res, entry, 400, 'text/plain; charset=utf-8', form.error);
+    if (form.error !== undefined) return sendSimple(res, entry, 400, TEXT_TYPE, form.error);
     const [header = '', ...values] = String(form.csv).split(/\r?\n/).filter((line) => line !== '');
-    if (header.trim() === '') return sendSimple(res, entry, 400, 'text/plain; charset=utf-8', 'The file needs a header row');
-    if (faultBeforeProcessing(res, entry, fault)) return;
-    const map = profilesOf(datasetId);
+    if (header.trim() === '') return sendSimple(res, entry, 400, TEXT_TYPE, 'The file needs a header row');
+    if (this.faultBeforeProcessing(res, entry, fault)) return;
+    const map = this.profilesOf(datasetId);
     let deleted = 0;
     for (const value of values) {
       for (const profile of [...map.values()]) {
-        const matches = header === 'name' ? profile.userId === value
-          : header === 'anonId' ? profile.anonIds.includes(value)
-            : profile.attributes.get(header)?.value === value;
-        if (matches) {
-          map.delete(profile.userId);
-          deleted++;
-        }
+        if (!identityMatches(profile, header, value)) continue;
+        map.delete(profile.userId);
+        deleted++;
       }
     }
-    deletions.push({ datasetId, header, values, deleted, at: Date.now() });
-    if (await faultAnswered(res, entry, fault)) return;
-    sendSimple(res, entry, 200, 'text/plain; charset=utf-8', `Deleted ${deleted} users (${values.length} requested)`);
+    this.deletions.push({ datasetId, header, values, deleted, at: Date.now() });
+    if (await this.faultAnswered(res, entry, fault)) return;
+    sendSimple(res, entry, 200, TEXT_TYPE, `Deleted ${deleted} users (${values.length} requested)`);
   }
+}
 
-  return {
-    handle,
-    events,
-    deletions,
-    /** A user as Look-Up would show it, or undefined. @param {string} datasetId @param {string} userId */
-    profile: (datasetId, userId) => {
-      const found = profilesOf(datasetId).get(userId);
-      return found ? profileJson(found) : undefined;
-    },
-    /** @param {ActionFaultPlan | undefined} plan */
-    setFaults: (plan) => {
-      faults = plan;
-      faultCursor = 0;
-    },
-    reset: () => {
-      events.length = 0;
-      deletions.length = 0;
-      profiles.clear();
-    },
-  };
+/** @param {Server} server */
+function createActionRoutes(server) {
+  return new ActionRoutes(server);
+}
+
+/** A non-empty `action` and a user named by `id` or by attributes. */
+function validEvent(event) {
+  const user = event?.user;
+  const named = user !== null && typeof user === 'object' &&
+    ((typeof user.id === 'string' && user.id !== '') || (user.attributes && Object.keys(user.attributes).length > 0));
+  return event !== null && typeof event === 'object' && !Array.isArray(event) &&
+    typeof event.action === 'string' && event.action !== '' && named;
+}
+
+/** The file's header names the identity: `name` user IDs, `anonId` anonymous IDs, else an attribute. */
+function identityMatches(profile, header, value) {
+  if (header === 'name') return profile.userId === value;
+  if (header === 'anonId') return profile.anonIds.includes(value);
+  return profile.attributes.get(header)?.value === value;
+}
+
+function resetConnection(res) {
+  if (typeof res.socket?.resetAndDestroy === 'function') res.socket.resetAndDestroy();
+  else res.socket?.destroy();
 }
 
 /** @param {ProfileSeed} seed @returns {Profile} */

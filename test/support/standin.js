@@ -1307,7 +1307,7 @@ async function startStandin(options = {}) {
   };
 
   const actions = createActionRoutes({
-    options, datasets, delay, sendSimple, sendJsonError, countStatus,
+    options, datasets, delay, sendSimple, sendJsonError,
     credentialsOk: (req) => basicAuthMatches(req.headers.authorization, credentials),
   });
 
