@@ -50,14 +50,14 @@ export function buildEvent(fields: EventFields, invalid: Invalid): IDataObject {
 			'Enter the value that identifies the user, e.g. their e-mail address.',
 			invalid,
 		);
-		if (name in userAttributes && userAttributes[name] !== value) {
+		if (hasOwn(userAttributes, name) && userAttributes[name] !== value) {
 			throw invalid(
 				'User Attributes',
 				`set "${name}" to another value than Identity Value`,
 				'Remove that attribute from User Attributes: the identity attribute is sent from Identity Value.',
 			);
 		}
-		userAttributes[name] = value;
+		setOwn(userAttributes, name, value);
 	} else {
 		user.id = requiredText(
 			fields.userId,
@@ -120,10 +120,10 @@ function attributesOf(fields: EventFields, of: 'user' | 'account', invalid: Inva
 			'Enter the attribute name, or remove the empty row.',
 			invalid,
 		);
-		if (Object.prototype.hasOwnProperty.call(attributes, name)) {
+		if (hasOwn(attributes, name)) {
 			throw invalid(label, `name "${name}" more than once`, 'Keep one row per attribute.');
 		}
-		attributes[name] = (pair?.value ?? '') as IDataObject[string];
+		setOwn(attributes, name, (pair?.value ?? '') as IDataObject[string]);
 	}
 	return attributes;
 }
@@ -159,7 +159,7 @@ function withOtherFields(
 ): IDataObject {
 	const other = jsonObject(otherFields, 'Other Event Fields', invalid) ?? {};
 	for (const name of NODE_FIELDS) {
-		if (name in other) {
+		if (hasOwn(other, name)) {
 			throw invalid(
 				'Other Event Fields',
 				`sets "${name}", which the node sets from its own fields`,
@@ -180,6 +180,20 @@ function withOtherFields(
 	}
 	const source: IDataObject = { ...(extraSource as IDataObject | undefined), channel };
 	return { ...event, ...other, source };
+}
+
+function hasOwn(object: IDataObject, name: string): boolean {
+	return Object.prototype.hasOwnProperty.call(object, name);
+}
+
+/** An attribute named like `__proto__` is an attribute too, never the object's prototype. */
+function setOwn(object: IDataObject, name: string, value: IDataObject[string]): void {
+	Object.defineProperty(object, name, {
+		value,
+		enumerable: true,
+		writable: true,
+		configurable: true,
+	});
 }
 
 /** What the Event API's `errorCode` values mean ("Event API Responses"). */

@@ -75,6 +75,20 @@ test('an identity attribute names the user instead of a user ID (no user.id is s
 	});
 });
 
+test('attributes named __proto__ or constructor are sent as attributes, and constructor can be the identity attribute', async () => {
+	await withStandin({}, async (server) => {
+		const result = await runAction(server, sendParameters({
+			identifyBy: 'attribute', identityAttribute: 'constructor', identityValue: 'c-1',
+			userAttributes: { attribute: [{ name: '__proto__', value: 'p' }, { name: 'plan', value: 'pro' }] },
+		}));
+		expect(result.status).toBe('success');
+		const attributes = server.actions.events[0].body.user.attributes;
+		expect(Object.keys(attributes).sort()).toEqual(['__proto__', 'constructor', 'plan']);
+		expect(Object.getOwnPropertyDescriptor(attributes, '__proto__')?.value).toBe('p');
+		expect(attributes.constructor).toBe('c-1');
+	});
+});
+
 test('JSON mode sends nested user and account attributes; Other Event Fields merge, source keeps the channel', async () => {
 	await withStandin({}, async (server) => {
 		const result = await runAction(server, sendParameters({
