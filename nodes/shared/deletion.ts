@@ -134,6 +134,8 @@ export async function deleteUsers(
 			pathAndQuery: `/api/dataset/${pathSegment(datasetId)}/users/delete`,
 			...multipartBody(file),
 			writes: 'the deletion request',
+			what: `the deletion of "${file.identity}"`,
+			maxBodyBytes: MAX_ANSWER_BYTES,
 			notFoundMessage: `Dataset "${datasetId}" was not found (404) when deleting a user`,
 			read: async (body) => await readAnswerText(body, MAX_ANSWER_BYTES, 'the deletion'),
 		});

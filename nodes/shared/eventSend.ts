@@ -49,6 +49,8 @@ export async function sendEvents(
 			body: JSON.stringify(event),
 			contentType: 'application/json',
 			writes: 'the event',
+			what: `the event of item ${itemIndex}`,
+			maxBodyBytes: MAX_ANSWER_BYTES,
 			notFoundMessage: `Dataset "${datasetId}" was not found (404) when sending an event`,
 			describeStatus: (status) => (status === 403 ? FORBIDDEN : undefined),
 			pace,

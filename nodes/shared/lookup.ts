@@ -62,6 +62,8 @@ export async function lookUpUsers(
 			.request({
 				pathAndQuery: `/api/dataset/${pathSegment(datasetId)}/user/${pathSegment(userId)}`,
 				notFoundMessage: `No user "${userId}" in dataset "${datasetId}" (404)`,
+				what: `the profile of "${userId}"`,
+				maxBodyBytes: MAX_PROFILE_BYTES,
 				describeStatus: (status) => (status === 404 ? notFound(datasetId, userId) : undefined),
 				pace,
 				read: async (body) =>

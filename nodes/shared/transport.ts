@@ -10,6 +10,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { BodyChunks } from './body';
 import { guardedBody, readErrorText, ServiceDataError, StoppedError, untilAborted } from './body';
+import { RequestClock, requestDeadlineMs } from './clock';
 import { evergageOrigin } from './origin';
 import type { NetworkProblem } from './problems';
 import { errorText, networkProblem, statusMessage } from './problems';
@@ -20,6 +21,7 @@ import { anySignal, sleepUnlessAborted } from './wait';
 
 export type { BodyChunks } from './body';
 export { IncompleteBodyError, ServiceDataError, StoppedError, guardedBody } from './body';
+export { requestClock, requestDeadlineMs } from './clock';
 export { evergageOrigin } from './origin';
 export { backoffMs, retryAfterMs, retryTiming } from './retry';
 export { sleepUnlessAborted } from './wait';
@@ -43,7 +45,10 @@ export interface EvergageContext {
 }
 
 export interface RequestSettings {
-	/** Milliseconds of silence after which a request is abandoned (and retried). */
+	/**
+	 * Milliseconds of silence after which a request is abandoned (and retried); also the window
+	 * of its minimum rate and the base of its deadline (clock.ts).
+	 */
 	timeoutMs: number;
 	/** Retries after the first attempt, for 429, 5xx, resets, timeouts and unreadable bodies. */
 	maxRetries: number;
@@ -60,6 +65,10 @@ export interface EvergageRequest<T> {
 	pathAndQuery: string;
 	/** What a 404 means for this request, in words a user can act on. */
 	notFoundMessage: string;
+	/** What the request asks for, as a failure names it: "page 3 of the accounts export". */
+	what: string;
+	/** The most its body may hold: with Timeout, it sets the request's deadline (clock.ts). */
+	maxBodyBytes: number;
 	/**
 	 * Consumes a 2xx body. Throw `IncompleteBodyError` to have the request tried again, or
 	 * `ServiceDataError` for a body that no retry can mend.
@@ -178,7 +187,7 @@ async function getWithRetries<T>(door: Door, request: EvergageRequest<T>): Promi
 	}
 	throw doorFailure(
 		door,
-		`Evergage still ${last.problem} after ${attempts} attempts`,
+		`Evergage still ${last.problem} after ${attempts} attempts at ${request.what}`,
 		`${last.detail}The service is busy or unreachable. Nothing was output for this item; run the workflow again later, or raise Options > Retries.`,
 	);
 }
@@ -217,16 +226,23 @@ async function attemptOnce<T>(
 	throwIfStopped(door.cancelSignal, request.signal, door.node);
 	const epoch = await request.pace?.acquire(signal);
 	throwIfStopped(door.cancelSignal, request.signal, door.node);
+	const { timeoutMs } = door.settings;
+	const clock = new RequestClock(
+		timeoutMs,
+		requestDeadlineMs(timeoutMs, request.maxBodyBytes),
+		signal,
+	);
 	try {
 		const response = await untilAborted(
 			door.context.helpers.httpRequestWithAuthentication.call(
 				door.context,
 				CREDENTIAL_TYPE,
-				requestOptions(door, request, signal),
+				requestOptions(door, request, clock.signal),
 			) as Promise<EvergageResponse>,
-			signal,
+			clock.signal,
 		);
-		const body = guardedBody(response.body, door.settings.timeoutMs, signal);
+		clock.data(0);
+		const body = guardedBody(response.body, clock);
 		if (response.statusCode >= 200 && response.statusCode < 300) {
 			return { value: await request.read(body, response.headers) };
 		}
@@ -234,8 +250,13 @@ async function attemptOnce<T>(
 	} catch (error) {
 		if (error instanceof EvergageFailure) throw error.nodeError;
 		throwIfStopped(door.cancelSignal, request.signal, door.node);
+		if (clock.verdict && request.writes !== undefined) {
+			throw doorFailure(door, ...unsureOutcome(request.writes, clock.verdict.message));
+		}
+		if (clock.verdict) return { setback: { problem: clock.verdict.message, detail: '' } };
 		return { setback: failedAttempt(door, request, error) };
 	} finally {
+		clock.stop();
 		if (epoch !== undefined) request.pace?.release();
 	}
 }
@@ -266,15 +287,16 @@ async function refusal(
 	if (request.writes !== undefined && !surelyNotProcessed(status, waitMs)) {
 		throw fail(...unsureOutcome(request.writes, `Evergage answered ${status}`));
 	}
-	// A 429 holds the whole export: for its Retry-After, or for this attempt's backoff.
-	if (epoch !== undefined)
-		request.pace?.refused(epoch, status === 429 ? (waitMs ?? backoffMs(attempt)) : undefined);
+	// Refused before the pace hears of it: an ask this attempt will not honour holds no other one.
 	if (waitMs !== undefined && waitMs > retryTiming.maxRetryAfterMs) {
 		throw fail(
-			`Evergage asks to wait ${Math.ceil(waitMs / 1000)} s before the next request`,
+			`Evergage asks to wait ${Math.ceil(waitMs / 1000)} s before the next request (${request.what})`,
 			'The API is rate limiting this token. Run the workflow again later, or export less often.',
 		);
 	}
+	// A 429 holds the whole export: for its Retry-After, or for this attempt's backoff.
+	if (epoch !== undefined)
+		request.pace?.refused(epoch, status === 429 ? (waitMs ?? backoffMs(attempt)) : undefined);
 	const problem = status === 429 ? 'rate limited the export (429)' : `answered ${status}`;
 	return { problem, detail: '', waitMs };
 }

@@ -71,6 +71,8 @@ function createTrigger(server, parameters, options = {}) {
 		parameters,
 		credentials: options.credentials ?? credentialsFor(server),
 		durable: options.durable,
+		pollBudgetMs: options.pollBudgetMs,
+		beforeCredentials: options.beforeCredentials,
 	});
 }
 
