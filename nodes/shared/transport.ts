@@ -9,13 +9,8 @@ import type {
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { BodyChunks } from './body';
-import {
-	guardedBody,
-	readErrorText,
-	ServiceDataError,
-	StoppedError,
-	untilAborted,
-} from './body';
+import { guardedBody, readErrorText, ServiceDataError, StoppedError, untilAborted } from './body';
+import { RequestClock, requestDeadlineMs } from './clock';
 import { evergageOrigin } from './origin';
 import type { NetworkProblem } from './problems';
 import { errorText, networkProblem, statusMessage } from './problems';
@@ -26,6 +21,7 @@ import { anySignal, sleepUnlessAborted } from './wait';
 
 export type { BodyChunks } from './body';
 export { IncompleteBodyError, ServiceDataError, StoppedError, guardedBody } from './body';
+export { requestClock, requestDeadlineMs } from './clock';
 export { evergageOrigin } from './origin';
 export { backoffMs, retryAfterMs, retryTiming } from './retry';
 export { sleepUnlessAborted } from './wait';
@@ -49,7 +45,10 @@ export interface EvergageContext {
 }
 
 export interface RequestSettings {
-	/** Milliseconds of silence after which a request is abandoned (and retried). */
+	/**
+	 * Milliseconds of silence after which a request is abandoned (and retried); also the window
+	 * of its minimum rate and the base of its deadline (clock.ts).
+	 */
 	timeoutMs: number;
 	/** Retries after the first attempt, for 429, 5xx, resets, timeouts and unreadable bodies. */
 	maxRetries: number;
@@ -66,6 +65,10 @@ export interface EvergageRequest<T> {
 	pathAndQuery: string;
 	/** What a 404 means for this request, in words a user can act on. */
 	notFoundMessage: string;
+	/** What the request asks for, as a failure names it: "page 3 of the accounts export". */
+	what: string;
+	/** The most its body may hold: with Timeout, it sets the request's deadline (clock.ts). */
+	maxBodyBytes: number;
 	/**
 	 * Consumes a 2xx body. Throw `IncompleteBodyError` to have the request tried again, or
 	 * `ServiceDataError` for a body that no retry can mend.
@@ -75,6 +78,18 @@ export interface EvergageRequest<T> {
 	signal?: AbortSignal;
 	/** Shared by the requests of one export: their slots on the wire and the wait after a 429. */
 	pace?: RequestPace;
+	/** GET unless told; a POST carries `body` as `contentType`. */
+	method?: 'GET' | 'POST';
+	body?: string;
+	contentType?: string;
+	/**
+	 * What the request writes ("the event"). A write is not idempotent: it is tried again only when
+	 * the service surely did not process it (a 429, a 503 with Retry-After, a refused connection);
+	 * any other failure once it went out fails at once, saying it may or may not have been processed.
+	 */
+	writes?: string;
+	/** This request's own words for a refusal, before the door's (a 403 of the Event API). */
+	describeStatus?: (status: number) => [string, string] | undefined;
 }
 
 /** What the door asks of an export's pace (pace.ts): a slot per attempt, and word of refusals. */
@@ -92,6 +107,8 @@ class EvergageFailure {
 
 export interface EvergageClient {
 	get<T>(request: EvergageRequest<T>): Promise<T>;
+	/** The same door for a request of any method (`get` is it, for a GET). */
+	request<T>(request: EvergageRequest<T>): Promise<T>;
 	/** Redaction of every form of this credential's key pair. */
 	redactor: Redactor;
 	/** An error for this item whose message and description are redacted. */
@@ -134,6 +151,7 @@ export async function evergageClient(
 	};
 	return {
 		get: async (request) => await getWithRetries(door, request),
+		request: async (request) => await getWithRetries(door, request),
 		redactor: door.redactor,
 		failure: (message, description) => doorFailure(door, message, description),
 	};
@@ -169,15 +187,22 @@ async function getWithRetries<T>(door: Door, request: EvergageRequest<T>): Promi
 	}
 	throw doorFailure(
 		door,
-		`Evergage still ${last.problem} after ${attempts} attempts`,
+		`Evergage still ${last.problem} after ${attempts} attempts at ${request.what}`,
 		`${last.detail}The service is busy or unreachable. Nothing was output for this item; run the workflow again later, or raise Options > Retries.`,
 	);
 }
 
-function requestOptions(door: Door, pathAndQuery: string, signal: AbortSignal): IHttpRequestOptions {
+function requestOptions(
+	door: Door,
+	request: EvergageRequest<unknown>,
+	signal: AbortSignal,
+): IHttpRequestOptions {
 	return {
-		method: 'GET',
-		url: door.origin + pathAndQuery,
+		method: request.method ?? 'GET',
+		url: door.origin + request.pathAndQuery,
+		...(request.body === undefined
+			? {}
+			: { body: request.body, headers: { 'Content-Type': request.contentType ?? 'text/plain' } }),
 		timeout: door.settings.timeoutMs,
 		returnFullResponse: true,
 		ignoreHttpStatusErrors: true,
@@ -201,16 +226,23 @@ async function attemptOnce<T>(
 	throwIfStopped(door.cancelSignal, request.signal, door.node);
 	const epoch = await request.pace?.acquire(signal);
 	throwIfStopped(door.cancelSignal, request.signal, door.node);
+	const { timeoutMs } = door.settings;
+	const clock = new RequestClock(
+		timeoutMs,
+		requestDeadlineMs(timeoutMs, request.maxBodyBytes),
+		signal,
+	);
 	try {
 		const response = await untilAborted(
 			door.context.helpers.httpRequestWithAuthentication.call(
 				door.context,
 				CREDENTIAL_TYPE,
-				requestOptions(door, request.pathAndQuery, signal),
+				requestOptions(door, request, clock.signal),
 			) as Promise<EvergageResponse>,
-			signal,
+			clock.signal,
 		);
-		const body = guardedBody(response.body, door.settings.timeoutMs, signal);
+		clock.data(0);
+		const body = guardedBody(response.body, clock);
 		if (response.statusCode >= 200 && response.statusCode < 300) {
 			return { value: await request.read(body, response.headers) };
 		}
@@ -218,8 +250,13 @@ async function attemptOnce<T>(
 	} catch (error) {
 		if (error instanceof EvergageFailure) throw error.nodeError;
 		throwIfStopped(door.cancelSignal, request.signal, door.node);
+		if (clock.verdict && request.writes !== undefined) {
+			throw doorFailure(door, ...unsureOutcome(request.writes, clock.verdict.message));
+		}
+		if (clock.verdict) return { setback: { problem: clock.verdict.message, detail: '' } };
 		return { setback: failedAttempt(door, request, error) };
 	} finally {
+		clock.stop();
 		if (epoch !== undefined) request.pace?.release();
 	}
 }
@@ -242,19 +279,24 @@ async function refusal(
 		new EvergageFailure(doorFailure(door, message, description, status));
 	if (!isRetryableStatus(status)) {
 		throw fail(
-			...statusMessage(status, response.headers, bodyText, request.notFoundMessage, door.redactor),
+			...(request.describeStatus?.(status) ??
+				statusMessage(status, response.headers, bodyText, request.notFoundMessage, door.redactor)),
 		);
 	}
 	const waitMs = retryAfterMs(response.headers['retry-after']);
-	// A 429 holds the whole export: for its Retry-After, or for this attempt's backoff.
-	if (epoch !== undefined)
-		request.pace?.refused(epoch, status === 429 ? (waitMs ?? backoffMs(attempt)) : undefined);
+	if (request.writes !== undefined && !surelyNotProcessed(status, waitMs)) {
+		throw fail(...unsureOutcome(request.writes, `Evergage answered ${status}`));
+	}
+	// Refused before the pace hears of it: an ask this attempt will not honour holds no other one.
 	if (waitMs !== undefined && waitMs > retryTiming.maxRetryAfterMs) {
 		throw fail(
-			`Evergage asks to wait ${Math.ceil(waitMs / 1000)} s before the next request`,
+			`Evergage asks to wait ${Math.ceil(waitMs / 1000)} s before the next request (${request.what})`,
 			'The API is rate limiting this token. Run the workflow again later, or export less often.',
 		);
 	}
+	// A 429 holds the whole export: for its Retry-After, or for this attempt's backoff.
+	if (epoch !== undefined)
+		request.pace?.refused(epoch, status === 429 ? (waitMs ?? backoffMs(attempt)) : undefined);
 	const problem = status === 429 ? 'rate limited the export (429)' : `answered ${status}`;
 	return { problem, detail: '', waitMs };
 }
@@ -278,7 +320,25 @@ function failedAttempt(door: Door, request: EvergageRequest<unknown>, error: unk
 		);
 	}
 	if (problem.permanent) throw doorFailure(door, problem.message, problem.description);
+	// Refused: the request never left. Any other failure may have reached the service.
+	if (request.writes !== undefined && !problem.refused) {
+		const [message, description] = unsureOutcome(request.writes, problem.unsure);
+		throw doorFailure(door, message, problem.description + description);
+	}
 	return { problem: problem.message, detail: problem.description };
+}
+
+/** A 429, or a 503 that says when to come back: the service did not take the request in. */
+function surelyNotProcessed(status: number, retryAfterMs: number | undefined): boolean {
+	return status === 429 || (status === 503 && retryAfterMs !== undefined);
+}
+
+/** A write whose outcome the node cannot know: it fails, and is never sent twice. */
+function unsureOutcome(what: string, why: string): [string, string] {
+	return [
+		`Evergage may or may not have processed ${what}: ${why}`,
+		'The request went out, so the service may have recorded it. The node does not send it again, since that could record it twice. Check in Personalization whether it arrived before running this item again.',
+	];
 }
 
 function throwIfStopped(

@@ -9,7 +9,10 @@
  *   GET  /api/dataset/<datasetId>/accounts.json | accounts.csv   the Account Export
  *   GET  /api/dataset/<datasetId>/users.json | users.csv         the User Export (also takes includeGeo=true)
  *   GET  /api/principals                                         cheap authenticated call (credential test)
+ *   POST /api2/authevent/<dataset>, GET /api/dataset/<dataset>/user/<id>,
+ *   POST /api/dataset/<dataset>/users/delete                     events, look-up, deletion: standin-actions.js
  *   POST /__standin/reset, GET /__standin/stats                  control, only with `control: true` (CLI)
+ *   GET  /__standin/actions                                      control: events and deletions recorded
  *   PUT  /__standin/dataset/<datasetId>   body: a DatasetConfig   control: replace or add a dataset
  *
  * Order of checks for an export: unknown route 404 -> Basic auth 401 -> apiAccess 403 ->
@@ -59,6 +62,8 @@
 
 const http = require('node:http');
 const zlib = require('node:zlib');
+
+const { createActionRoutes } = require('./standin-actions');
 
 const DAY_MS = 86_400_000;
 const EPOCH_BASE_MS = Date.UTC(2013, 0, 1);
@@ -812,7 +817,7 @@ async function writeChunks(res, chunks, waitFlush = false) {
  * gzip-encoded, in small chunks with pauses, or stalled for good after some bytes.
  * @param {http.ServerResponse} res
  * @param {{ status?: number, body: string | Buffer, contentType?: string, headers?: Record<string, string>,
- *   gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number }} fault
+ *   gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number | ((chunk: number) => number) }} fault
  * @param {(ms: number, res: http.ServerResponse) => Promise<boolean>} wait
  * @returns {Promise<void>}
  */
@@ -828,13 +833,16 @@ async function writeHostileBody(res, fault, wait) {
   if (stallAt === Infinity && !fault.chunkDelayMs) headers['Content-Length'] = body.length;
   res.writeHead(fault.status ?? 200, headers);
   const step = Math.max(1, fault.chunkBytes ?? 64 * 1024);
-  for (let at = 0; at < body.length; at += step) {
+  // A pause after each chunk: the same one, or one per chunk (a body that speeds up or slows down).
+  const pauseAfter = typeof fault.chunkDelayMs === 'function' ? fault.chunkDelayMs : () => Number(fault.chunkDelayMs ?? 0);
+  for (let at = 0, index = 0; at < body.length; at += step, index++) {
     if (res.destroyed) return;
     const chunk = body.subarray(at, Math.min(body.length, at + step, Math.max(at, stallAt)));
     if (chunk.length > 0 && !res.write(chunk)) await drainOrClose(res);
     // Stalled: the socket stays open until the client gives up or close() destroys it.
     if (at + step >= stallAt) return;
-    if (fault.chunkDelayMs && !(await wait(fault.chunkDelayMs, res))) return;
+    const pause = pauseAfter(index);
+    if (pause > 0 && !(await wait(pause, res))) return;
   }
   res.end();
 }
@@ -854,7 +862,7 @@ function closedPromise(res) {
  * @typedef {{ kind: 'status', status: number, retryAfter?: string | number, body?: string, contentType?: string,
  *     headers?: Record<string, string> }
  *   | { kind: 'body', status?: number, body: string | Buffer, contentType?: string, headers?: Record<string, string>,
- *     gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number }
+ *     gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number | ((chunk: number) => number) }
  *   | { kind: 'reset' }
  *   | { kind: 'truncate', contentLength?: boolean }
  *   | { kind: 'slow', delayMs?: number }
@@ -925,7 +933,9 @@ function defaultFaultBody(status) {
  *   credentials?: Credentials, datasets?: Record<string, DatasetConfig>, apiAccess?: boolean,
  *   maxPageSize?: number, latencyMs?: number, csvEmptyPage?: 'header' | 'empty', csvHeaderEveryPage?: boolean,
  *   faults?: FaultPlan, faultRate?: number, faultMix?: Fault[], seed?: number, maxInFlight?: MaxInFlight,
- *   maxLifetimeMs?: number, maxRequestLog?: number, control?: boolean, port?: number
+ *   maxLifetimeMs?: number, maxRequestLog?: number, control?: boolean, port?: number,
+ *   sendEvents?: boolean, identityResolution?: boolean, profiles?: Record<string, import('./standin-actions').ProfileSeed[]>,
+ *   actionFaults?: import('./standin-actions').ActionFaultPlan
  * }} StandinOptions
  *   datasets replaces the default set entirely.
  *
@@ -945,6 +955,7 @@ function defaultFaultBody(status) {
  * @typedef {{ url: string, port: number, readonly stats: StandinStats, readonly requests: RequestLogEntry[], readonly inFlight: number,
  *   setFaults: (faults: FaultPlan | undefined) => void, resetStats: () => void,
  *   setDataset: (datasetId: string, dataset: DatasetConfig) => void,
+ *   actions: ReturnType<typeof createActionRoutes>,
  *   close: () => Promise<void>, closed: Promise<void>, httpServer: http.Server }} Standin
  */
 
@@ -1021,7 +1032,7 @@ function queryObject(/** @type {URLSearchParams} */ params) {
 
 /**
  * @typedef {{ kind: 'export', datasetId: string, entity: Entity, format: 'json' | 'csv' } | { kind: 'principals' }
- *   | { kind: 'control-reset' } | { kind: 'control-stats' } | { kind: 'control-dataset', datasetId: string }
+ *   | { kind: 'control-reset' } | { kind: 'control-stats' } | { kind: 'control-actions' } | { kind: 'control-dataset', datasetId: string }
  *   | { kind: 'bad-encoding' } | { kind: 'unknown' }} Route
  * @param {string} rawPath
  * @returns {Route}
@@ -1032,6 +1043,7 @@ function routeOf(rawPath) {
   if (rawPath === '/api/principals') return { kind: 'principals' };
   if (rawPath === '/__standin/reset') return { kind: 'control-reset' };
   if (rawPath === '/__standin/stats') return { kind: 'control-stats' };
+  if (rawPath === '/__standin/actions') return { kind: 'control-actions' };
   if (rawPath.startsWith('/__standin/dataset/')) {
     try {
       return { kind: 'control-dataset', datasetId: decodeURIComponent(rawPath.slice('/__standin/dataset/'.length)) };
@@ -1297,6 +1309,11 @@ async function startStandin(options = {}) {
     }
   };
 
+  const actions = createActionRoutes({
+    options, datasets, delay, sendSimple, sendJsonError,
+    credentialsOk: (req) => basicAuthMatches(req.headers.authorization, credentials),
+  });
+
   /** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
   const handle = async (req, res) => {
     const rawUrl = req.url ?? '/';
@@ -1306,7 +1323,7 @@ async function startStandin(options = {}) {
     const params = new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
     const route = routeOf(rawPath);
 
-    if (route.kind === 'control-reset' || route.kind === 'control-stats' || route.kind === 'control-dataset') {
+    if (route.kind === 'control-reset' || route.kind === 'control-stats' || route.kind === 'control-dataset' || route.kind === 'control-actions') {
       const loopback = LOOPBACK.has(req.socket.remoteAddress ?? '');
       if (!options.control || !loopback) return sendText(res, null, 404, 'Not found');
       if (route.kind === 'control-dataset') {
@@ -1320,9 +1337,15 @@ async function startStandin(options = {}) {
         }
         return sendSimple(res, null, 200, 'application/json; charset=utf-8', JSON.stringify({ ok: true }));
       }
+      if (route.kind === 'control-actions') {
+        return sendSimple(res, null, 200, 'application/json; charset=utf-8',
+          JSON.stringify({ events: actions.events, deletions: actions.deletions }));
+      }
       if (route.kind === 'control-reset') {
         if (method !== 'POST') return sendText(res, null, 405, 'Use POST');
         resetStats();
+        // Events, deletions and users start over too: each suite's counts are its own.
+        actions.reset();
         return sendSimple(res, null, 200, 'application/json; charset=utf-8', JSON.stringify({ ok: true }));
       }
       return sendSimple(res, null, 200, 'application/json; charset=utf-8', JSON.stringify(stats));
@@ -1363,6 +1386,7 @@ async function startStandin(options = {}) {
 
     if (latencyMs > 0 && !(await delay(latencyMs, res))) return;
     if (res.destroyed) return;
+    if (route.kind === 'unknown' && (await actions.handle(req, res, entry, rawPath))) return;
 
     if (route.kind === 'unknown') return sendText(res, entry, 404, 'Not found');
     if (route.kind === 'bad-encoding') return sendText(res, entry, 400, 'Malformed percent-encoding in path');
@@ -1491,6 +1515,7 @@ async function startStandin(options = {}) {
     setFaults,
     resetStats,
     setDataset,
+    actions,
     close,
     closed,
     httpServer,
