@@ -1,4 +1,9 @@
-import type { IDataObject, INodeExecutionData, IPollFunctions } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IHttpRequestOptions,
+	INodeExecutionData,
+	IPollFunctions,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { ChangeEvent, ChangeItem, ChangeMeasure, ChangeRules, Snapshot } from './changes';
@@ -165,8 +170,19 @@ async function exportRecords(
 	signal: AbortSignal,
 ): Promise<IDataObject[]> {
 	// A poll context has no cancel signal of its own: the door stops on this one (the poll's deadline).
+	// n8n's helper swaps a request's abort signal for its `this`'s cancel signal when it has one: it
+	// is called on the poll context itself, so that each request keeps the door's own signal (the
+	// deadline and the pager's stop) and an abandoned request is torn down, not left running.
+	const { helpers } = context;
 	const door = Object.create(context, {
 		getExecutionCancelSignal: { value: () => signal },
+		helpers: {
+			value: {
+				...helpers,
+				httpRequestWithAuthentication: async (type: string, options: IHttpRequestOptions) =>
+					await helpers.httpRequestWithAuthentication.call(context, type, options),
+			},
+		},
 	}) as EvergageContext;
 	const client = await evergageClient(door, 0, parameters.request);
 	const items = await exportRecordItems({ client, parameters, entity }, 0);

@@ -137,6 +137,16 @@ describe('every poll ends on time', () => {
 		expect(trigger.state()).toEqual(baseline);
 	});
 
+	test('requests the walk no longer wants are torn down, not left running behind the poll', async () => {
+		serve('behind', members(20)); // pages of 100: page 0 holds all, page 1 is the empty end
+		const trigger = createTrigger(server, { datasetId: 'behind', events: ['left'], options: { concurrency: 4 } });
+		// Pages 2 and 3, asked for ahead, answer slowly: the walk ends at page 1 and aborts them.
+		server.setFaults((info) => (info.datasetId === 'behind' && info.page >= 2 ? { kind: 'slow', delayMs: 3_000 } : null));
+		expect((await trigger.poll()).error).toBeUndefined();
+		await wait(300);
+		expect(server.inFlight).toBe(0);
+	});
+
 	test('a poll stuck past its deadline is reported, the next poll runs, and its late result is discarded', async () => {
 		const list = members(30);
 		serve('stuck', list);
