@@ -240,12 +240,12 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 	 * @param {{
 	 *   type: string, parameters: Record<string, unknown>, credentials: Record<string, Record<string, unknown>>,
 	 *   input?: Array<{ json: Record<string, unknown> }>, continueOnFail?: boolean, timezone?: string,
-	 *   onStart?: (cancel: () => void) => void,
+	 *   onStart?: (cancel: () => void) => void, typeVersion?: number,
 	 * }} options
 	 */
-	async function runNode({ type, parameters, continueOnFail, ...rest }) {
+	async function runNode({ type, parameters, continueOnFail, typeVersion = 1, ...rest }) {
 		const credentials = Object.fromEntries(Object.keys(rest.credentials).map((credentialType) => [credentialType, 'Test']));
-		return await runChain({ ...rest, nodes: [{ name: 'Export', type, typeVersion: 1, parameters, credentials, continueOnFail }] });
+		return await runChain({ ...rest, nodes: [{ name: 'Export', type, typeVersion, parameters, credentials, continueOnFail }] });
 	}
 
 	/**
@@ -255,15 +255,15 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 	 * poll with `durable` (n8n's durable poll cursors). `restart()` goes back to what was stored.
 	 * "Fetch Test Event" is `poll({ mode: 'manual' })`: n8n stores nothing then.
 	 * @param {{ type: string, parameters: Record<string, unknown>, credentials: Record<string, Record<string, unknown>>,
-	 *   durable?: boolean, timezone?: string }} options
+	 *   durable?: boolean, timezone?: string, typeVersion?: number }} options
 	 */
-	function createPoller({ type, parameters, credentials, durable = false, timezone = 'UTC' }) {
+	function createPoller({ type, parameters, credentials, durable = false, timezone = 'UTC', typeVersion = 1 }) {
 		/** @type {import('n8n-workflow').INode} */
 		const node = {
 			id: 'trigger-0',
 			name: 'Evergage Trigger',
 			type,
-			typeVersion: 1,
+			typeVersion,
 			position: [0, 0],
 			parameters: { pollTimes: { item: [{ mode: 'everyMinute' }] }, ...parameters },
 			credentials: Object.fromEntries(Object.keys(credentials).map((t) => [t, { id: `${t}-1`, name: 'Test' }])),
@@ -292,7 +292,7 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 		async function poll({ mode = 'trigger' } = {}) {
 			const context = new PollContext(workflow, node, /** @type {any} */ (additionalDataFor(credentials, hooks)), mode, 'activate');
 			try {
-				const output = await nodeTypes.getByNameAndVersion(type, 1).poll.call(context);
+				const output = await nodeTypes.getByNameAndVersion(type, typeVersion).poll.call(context);
 				if (mode !== 'manual' && (output !== null || durable)) saved = copy(workflow.staticData);
 				return { items: output === null ? null : output[0].map((item) => item.json), error: undefined };
 			} catch (error) {
