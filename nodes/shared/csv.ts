@@ -1,4 +1,4 @@
-import { IncompleteBodyError } from './transport';
+import { IncompleteBodyError } from './body';
 
 /**
  * CSV pages → one file, streamed: a BOM at most once, at the start; the header once; data rows as

@@ -9,8 +9,10 @@ import { exportPages, formatBytes, pageBodyLimit, readPageBody } from './pages';
 import type { ExportEntity, ExportParameters } from './query';
 import { exportPath, exportQueryString, readExportParameters } from './query';
 import { parseJsonPage, RecordCollector } from './records';
-import type { BodyChunks, EvergageClient } from './transport';
-import { evergageClient, ServiceDataError } from './transport';
+import type { BodyChunks } from './body';
+import { ServiceDataError } from './body';
+import type { EvergageClient } from './transport';
+import { evergageClient } from './transport';
 
 /** One export for one input item: parameters → the door → pages → records or a CSV file. */
 

@@ -1,4 +1,4 @@
-import { sleepUnlessAborted } from './transport';
+import { sleepUnlessAborted } from './wait';
 
 /**
  * How fast one export asks: how many of its requests may be on the wire at once (the window), and

@@ -2,8 +2,8 @@ import { createHash } from 'crypto';
 
 import { ExportPace } from './pace';
 import type { PagePlan } from './query';
-import type { BodyChunks } from './transport';
-import { ServiceDataError } from './transport';
+import type { BodyChunks } from './body';
+import { ServiceDataError } from './body';
 
 /**
  * The walk through an export: pages in order, after the first as many at a time as the export's

@@ -1,7 +1,7 @@
 import type { IDataObject, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
 
 import { describeType } from './query';
-import { IncompleteBodyError, ServiceDataError } from './transport';
+import { IncompleteBodyError, ServiceDataError } from './body';
 
 /** JSON pages → records (deduplicated, last copy wins) → output items. */
 

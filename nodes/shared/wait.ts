@@ -1,0 +1,21 @@
+import { sleep } from 'n8n-workflow';
+
+/** Waits `ms`, or less if `signal` aborts first. */
+export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+	if (signal.aborted) return;
+	let onAbort: () => void = () => {};
+	const aborted = new Promise<void>((resolve) => {
+		onAbort = resolve;
+		signal.addEventListener('abort', onAbort, { once: true });
+	});
+	// Given the signal, n8n's sleep clears its timer on abort, so a cancelled run keeps no timer
+	// alive; an older n8n ignores it, and the race still ends the wait.
+	await Promise.race([sleep(ms, signal).catch(() => undefined), aborted]);
+	signal.removeEventListener('abort', onAbort);
+}
+
+/** One signal that aborts when any of `signals` does (a never-aborting one when none is given). */
+export function anySignal(signals: Array<AbortSignal | undefined>): AbortSignal {
+	const given = signals.filter((s): s is AbortSignal => s !== undefined);
+	return given.length === 0 ? new AbortController().signal : AbortSignal.any(given);
+}
