@@ -1,5 +1,6 @@
 import type {
 	INodeExecutionData,
+	INodeProperties,
 	INodeType,
 	INodeTypeDescription,
 	IPollFunctions,
@@ -15,6 +16,7 @@ import {
 	NODE_VERSIONS,
 	TRIGGER_DATES_TEXT,
 } from '../shared/fields';
+import { DEFAULT_MASS_DROP_PERCENT } from '../shared/poll-guard';
 
 /** Export options that mean the same for a trigger; paging and output options are the trigger's own business. */
 const SHARED_OPTIONS = [
@@ -27,6 +29,27 @@ const SHARED_OPTIONS = [
 	'start',
 	'timeout',
 ];
+
+/** Options only a trigger has, beside the export's own. */
+const TRIGGER_OPTIONS: INodeProperties[] = [
+	{
+		displayName: 'Mass Drop Guard',
+		name: 'massDropGuard',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 100 },
+		default: DEFAULT_MASS_DROP_PERCENT,
+		description:
+			'A poll in which more than this percentage of the records followed (and at least 10) leave at once emits nothing and keeps its baseline: the next poll reports the drop if it sees it too, and nothing if the records came back. 0 turns the guard off.',
+	},
+];
+
+/** The export's options the trigger takes, with the trigger's own, in n8n's alphabetical order. */
+function triggerOptions(entity: 'accounts' | 'users'): INodeProperties {
+	const shared = exportOptionsOnly(entity, SHARED_OPTIONS);
+	const options = [...(shared.options as INodeProperties[]), ...TRIGGER_OPTIONS];
+	options.sort((a, b) => a.displayName.localeCompare(b.displayName));
+	return { ...shared, options, displayOptions: { show: { entity: [entity] } } };
+}
 
 export class EvergageTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -134,10 +157,7 @@ export class EvergageTrigger implements INodeType {
 			},
 			...datesFields(TRIGGER_DATES_TEXT),
 			// The export's own options, worded for the entity chosen.
-			...(['accounts', 'users'] as const).map((entity) => ({
-				...exportOptionsOnly(entity, SHARED_OPTIONS),
-				displayOptions: { show: { entity: [entity] } },
-			})),
+			...(['accounts', 'users'] as const).map(triggerOptions),
 		],
 	};
 

@@ -1,4 +1,4 @@
-import { sleep } from 'n8n-workflow';
+import type { RequestClock } from './clock';
 
 /** A response body as it arrives: chunks, decompressed, watched for silence and for the stop signal. */
 export type BodyChunks = AsyncIterable<Buffer>;
@@ -46,14 +46,11 @@ interface BodyStream extends AsyncIterable<Buffer | string> {
 }
 
 /**
- * A body as chunks, failed when silent for `timeoutMs` (n8n's timeout covers the headers only) or
- * when `signal` aborts. Leaving early (a reader that has enough) destroys the stream.
+ * A body as chunks, each told to the request's clock; failed when the clock finds a rule broken
+ * (its verdict) or the request is stopped. Leaving early (a reader that has enough) destroys the
+ * stream.
  */
-export async function* guardedBody(
-	body: unknown,
-	timeoutMs: number,
-	signal: AbortSignal,
-): AsyncGenerator<Buffer> {
+export async function* guardedBody(body: unknown, clock: RequestClock): AsyncGenerator<Buffer> {
 	if (Buffer.isBuffer(body)) {
 		yield body;
 		return;
@@ -67,28 +64,16 @@ export async function* guardedBody(
 	const iterator = stream[Symbol.asyncIterator]();
 	let failPending: ((error: Error) => void) | undefined;
 	let verdict: Error | undefined;
-	let lastData = Date.now();
-	const watch = new AbortController();
-	const stopReading = (error: Error) => {
+	const onAbort = () => {
 		// The verdict first: destroying the stream fails the pending read with a vaguer error.
-		verdict ??= error;
-		failPending?.(error);
+		verdict ??= clock.verdict ?? new StoppedError();
+		failPending?.(verdict);
 		stream.destroy();
 	};
-	const onAbort = () => stopReading(new StoppedError());
-	signal.addEventListener('abort', onAbort, { once: true });
-	void (async () => {
-		while (!watch.signal.aborted) {
-			await sleep(Math.min(timeoutMs, 1000), watch.signal).catch(() => undefined);
-			if (!watch.signal.aborted && Date.now() - lastData > timeoutMs) {
-				stopReading(Object.assign(new Error(`no data for ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
-				return;
-			}
-		}
-	})();
+	clock.signal.addEventListener('abort', onAbort, { once: true });
 	let ended = false;
 	try {
-		if (signal.aborted) throw new StoppedError();
+		if (clock.signal.aborted) onAbort();
 		while (true) {
 			if (verdict) throw verdict;
 			const next = await new Promise<IteratorResult<Buffer | string>>((resolve, reject) => {
@@ -99,13 +84,13 @@ export async function* guardedBody(
 				ended = true;
 				return;
 			}
-			lastData = Date.now();
-			yield typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : next.value;
+			const chunk = typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : next.value;
+			clock.data(chunk.length);
+			yield chunk;
 		}
 	} finally {
 		failPending = undefined;
-		watch.abort();
-		signal.removeEventListener('abort', onAbort);
+		clock.signal.removeEventListener('abort', onAbort);
 		if (!ended) stream.destroy();
 	}
 }

@@ -1,10 +1,13 @@
 import { createHash, hash } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 
+import { nameOf } from './records';
+
 /**
  * Change detection between two exports: a compact snapshot of what a trigger saw, and the events
  * that separate it from the next export. Pure: no network, no n8n context.
  *
+ * Names are text, as the exports compare them: a record named 1001 and one named "1001" are one.
  * A snapshot keeps, per tracked name, the name itself (Left must say who left), a 32-bit digest of
  * the whole record (Changed: any field), the engagement score and lastActivity (Changed by score or
  * activity, and the `previous` values every Changed and Left item carries). Names gone from the
@@ -24,8 +27,14 @@ export interface ChangeRules {
 	minScoreChange: number;
 }
 
-/** The most names (present and gone) a snapshot holds: about 40 bytes each, so 8 MB at most. Tests lower it; a node never changes it. */
-export const trackingLimits = { maxTracked: 200_000 };
+/**
+ * Bounds of what a trigger remembers. Tests lower them; a node never changes them.
+ * - maxTracked: the most records an export may hold (named or not) for the trigger to follow it.
+ * - maxStateBytes: the most bytes the saved snapshot may take in static data (n8n writes it with
+ *   every emitting poll). About 28 bytes per record beside its name: past the bound, names gone
+ *   are forgotten first (oldest first), then the poll fails.
+ */
+export const trackingLimits = { maxTracked: 200_000, maxStateBytes: 8 * 1024 * 1024 };
 
 /** digest (uint32) + engagementScore (float64) + lastActivity (float64); NaN when absent. */
 const ENTRY_BYTES = 20;
@@ -94,7 +103,9 @@ const numberOrNaN = (value: unknown) =>
 
 function writeEntry(values: Buffer, index: number, record: IDataObject): void {
 	const offset = index * ENTRY_BYTES;
-	values.writeUInt32BE(recordDigest(record), offset);
+	// A name sent once as 1001 and once as "1001" is one name, unchanged.
+	const named = typeof record.name === 'number' ? { ...record, name: String(record.name) } : record;
+	values.writeUInt32BE(recordDigest(named), offset);
 	values.writeDoubleBE(numberOrNaN(record.engagementScore), offset + 4);
 	values.writeDoubleBE(numberOrNaN(record.lastActivity), offset + 12);
 }
@@ -111,16 +122,26 @@ function previousValues(values: Buffer, index: number): PreviousValues {
 	};
 }
 
-/** Records without a text `name` cannot be followed from one export to the next. */
+/** The name a record is followed by: its name as text, or undefined for a record without one. */
+export function followedName(record: IDataObject): string | undefined {
+	const name = nameOf(record);
+	return name === '' ? undefined : name;
+}
+
+/** Records without a name (text, or a number read as text) cannot be followed from one export to the next. */
 export function trackedRecords(records: IDataObject[]): IDataObject[] {
-	return records.filter((record) => typeof record.name === 'string' && record.name !== '');
+	return records.filter((record) => followedName(record) !== undefined);
 }
 
 /** A snapshot of one export (deduplicated, named records) with nothing remembered as gone. */
 export function snapshotOf(records: IDataObject[]): Snapshot {
 	const values = Buffer.alloc(records.length * ENTRY_BYTES);
 	records.forEach((record, index) => writeEntry(values, index, record));
-	return { names: records.map((record) => record.name as string), present: records.length, values };
+	return {
+		names: records.map((record) => followedName(record) as string),
+		present: records.length,
+		values,
+	};
 }
 
 function isChanged(rules: ChangeRules, previous: Buffer, p: number, current: Buffer, c: number) {
@@ -144,14 +165,16 @@ function isChanged(rules: ChangeRules, previous: Buffer, p: number, current: Buf
 /**
  * The events between the previous snapshot and this export's records (deduplicated), in export
  * order then Left in the previous export's order, at most one per record; and the next snapshot.
- * A record seen for the first time is New when New is chosen, Entered otherwise.
+ * A record seen for the first time is New when New is chosen, Entered otherwise. `left` holds the
+ * previous positions of the records that left, whether Left is chosen or not (the mass-drop guard
+ * weighs them).
  */
 export function diffSnapshots(
 	previous: Snapshot,
 	records: IDataObject[],
 	rules: ChangeRules,
 	maxTracked = trackingLimits.maxTracked,
-): { items: ChangeItem[]; next: Snapshot } {
+): { items: ChangeItem[]; next: Snapshot; left: number[] } {
 	const current = snapshotOf(records);
 	const previousIndex = new Map<string, number>();
 	previous.names.forEach((name, index) => previousIndex.set(name, index));
@@ -160,7 +183,7 @@ export function diffSnapshots(
 	const wants = (event: ChangeEvent) => rules.events.has(event);
 
 	records.forEach((record, c) => {
-		const p = previousIndex.get(record.name as string);
+		const p = previousIndex.get(current.names[c]);
 		if (p !== undefined) stillHere[p] = 1;
 		if (p === undefined || p >= previous.present) {
 			const event = p === undefined && wants('new') ? 'new' : wants('entered') ? 'entered' : null;
@@ -171,11 +194,13 @@ export function diffSnapshots(
 	});
 
 	const gone: number[] = [];
+	const left: number[] = [];
 	// Names gone before (oldest first), then those that left now.
 	for (let p = previous.present; p < previous.names.length; p++) if (!stillHere[p]) gone.push(p);
 	for (let p = 0; p < previous.present; p++) {
 		if (stillHere[p]) continue;
 		gone.push(p);
+		left.push(p);
 		if (wants('left')) {
 			items.push({
 				event: 'left',
@@ -190,6 +215,7 @@ export function diffSnapshots(
 	kept.forEach((p, k) => copyEntry(previous.values, p, values, current.present + k));
 	return {
 		items,
+		left,
 		next: {
 			names: [...current.names, ...kept.map((p) => previous.names[p])],
 			present: current.present,
@@ -232,4 +258,44 @@ export function loadSnapshot(saved: IDataObject, scope: string): Snapshot | unde
 /** Bytes the saved snapshot takes in the workflow's static data (as JSON). */
 export function savedSize(saved: SavedSnapshot): number {
 	return Buffer.byteLength(JSON.stringify(saved));
+}
+
+/** Bytes one name adds to the saved snapshot: its JSON text, a line feed (two bytes in JSON), its values in base64. */
+function savedBytesOf(name: string): number {
+	return Buffer.byteLength(JSON.stringify(escapeName(name))) + (ENTRY_BYTES * 4) / 3;
+}
+
+/** The saved state's keys and numbers, above its scope, names, values and held drop. */
+const SAVED_OVERHEAD_BYTES = 256;
+
+/**
+ * The snapshot within `maxBytes` once saved: names gone are forgotten, oldest first, as far as
+ * needed. `fits` is false when the records present alone take more; `bytes` is then their size.
+ */
+export function boundSnapshot(
+	snapshot: Snapshot,
+	scope: string,
+	maxBytes = trackingLimits.maxStateBytes,
+): { fits: boolean; bytes: number; snapshot: Snapshot } {
+	const costs = snapshot.names.map(savedBytesOf);
+	// Room for a held drop beside it (poll-guard.ts): one bit per record present, in base64.
+	const heldDropBytes = (Math.ceil(snapshot.present / 8) * 4) / 3;
+	let bytes = SAVED_OVERHEAD_BYTES + Buffer.byteLength(scope) + heldDropBytes;
+	for (let i = 0; i < snapshot.present; i++) bytes += costs[i];
+	if (bytes > maxBytes) return { fits: false, bytes: Math.ceil(bytes), snapshot };
+	const end = snapshot.present;
+	// Names gone are kept newest first back from the end: the oldest sit right after the present ones.
+	let first = snapshot.names.length;
+	while (first > end && bytes + costs[first - 1] <= maxBytes) bytes += costs[--first];
+	if (first === end) return { fits: true, bytes: Math.ceil(bytes), snapshot };
+	const names = [...snapshot.names.slice(0, end), ...snapshot.names.slice(first)];
+	const values = Buffer.concat([
+		snapshot.values.subarray(0, end * ENTRY_BYTES),
+		snapshot.values.subarray(first * ENTRY_BYTES),
+	]);
+	return {
+		fits: true,
+		bytes: Math.ceil(bytes),
+		snapshot: { names, present: snapshot.present, values },
+	};
 }

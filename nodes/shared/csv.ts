@@ -1,4 +1,4 @@
-import { IncompleteBodyError } from './body';
+import { IncompleteBodyError, ServiceDataError } from './body';
 
 /**
  * CSV pages → one file, streamed: a BOM at most once, at the start; the header once; data rows as
@@ -17,11 +17,13 @@ export interface CsvPage {
 const BOM = '\uFEFF';
 
 /**
- * Splits CSV text (RFC 4180) into rows, a leading BOM and blank lines dropped; a line break inside
- * quotes stays in its row. Text that ends inside quotes, or whose last row has fewer fields than its
- * first, was cut off.
+ * Splits CSV text (RFC 4180) into rows; a leading BOM and blank lines before the header are dropped,
+ * and a line break inside quotes stays in its row. A blank line after the header is kept: in a
+ * one-column export it is a record with an empty value (CsvAssembler drops it from wider ones).
+ * Text that ends inside quotes, or whose last row has fewer fields than its first, was cut off and
+ * is worth another request; a quote where RFC 4180 allows none is a malformed page, which is not.
  */
-export function splitCsvRows(source: string): CsvPage {
+export function splitCsvRows(source: string, page = 0): CsvPage {
 	const bom = source.charCodeAt(0) === 0xfeff;
 	const text = bom ? source.slice(1) : source;
 	const lineBreak = text.includes('\r\n') ? '\r\n' : '\n';
@@ -29,13 +31,14 @@ export function splitCsvRows(source: string): CsvPage {
 	const fieldCounts: number[] = [];
 	let quoted = false;
 	let rowStart = 0;
+	let fieldStart = 0;
 	let commas = 0;
 	const push = (end: number) => {
 		const row = text.slice(
 			rowStart,
 			end > rowStart && text.charCodeAt(end - 1) === 13 ? end - 1 : end,
 		);
-		if (row !== '') {
+		if (row !== '' || (rows.length > 0 && end < text.length)) {
 			rows.push(row);
 			fieldCounts.push(commas + 1);
 		}
@@ -43,20 +46,50 @@ export function splitCsvRows(source: string): CsvPage {
 	};
 	for (let i = 0; i < text.length; i++) {
 		const char = text.charCodeAt(i);
-		if (char === 34 /* " */) quoted = !quoted;
-		else if (quoted) continue;
-		else if (char === 44 /* , */) commas++;
-		else if (char === 10 /* \n */) {
+		if (quoted) {
+			if (char !== 34 /* " */) continue;
+			if (text.charCodeAt(i + 1) === 34) i++;
+			else {
+				quoted = false;
+				if (!FIELD_ENDS.has(text.charCodeAt(i + 1)) && i + 1 < text.length) {
+					throw malformedCsv(page, rows.length, 'text after the closing quote of a field');
+				}
+			}
+		} else if (char === 34) {
+			if (i !== fieldStart)
+				throw malformedCsv(page, rows.length, 'a quote inside an unquoted field');
+			quoted = true;
+		} else if (char === 44 /* , */) {
+			commas++;
+			fieldStart = i + 1;
+		} else if (char === 10 /* \n */) {
 			push(i);
-			rowStart = i + 1;
+			rowStart = fieldStart = i + 1;
 		}
 	}
 	if (quoted) throw new IncompleteBodyError('CSV that ends inside a quoted field');
 	push(text.length);
-	if (fieldCounts.length > 1 && fieldCounts[fieldCounts.length - 1] < fieldCounts[0]) {
+	const last = lastFilledRow(rows);
+	if (last > 0 && fieldCounts[last] < fieldCounts[0]) {
 		throw new IncompleteBodyError('CSV whose last row is missing fields');
 	}
 	return { rows, fieldCounts, lineBreak, bom };
+}
+
+/** After a closing quote: a comma, a line break, or the end. */
+const FIELD_ENDS = new Set([44, 13, 10]);
+
+function lastFilledRow(rows: string[]): number {
+	let last = rows.length - 1;
+	while (last > 0 && rows[last] === '') last--;
+	return last;
+}
+
+function malformedCsv(page: number, row: number, what: string): ServiceDataError {
+	return new ServiceDataError(
+		`Evergage sent page ${page} as malformed CSV: ${what} (row ${row + 1})`,
+		'The page is not valid CSV (RFC 4180), so asking again would not mend it. Nothing was output for this item. Export as JSON, or contact Salesforce support if it persists.',
+	);
 }
 
 /** Reads the pages of one export in order and says which rows of each are data. */
@@ -90,15 +123,18 @@ export class CsvAssembler {
 		} else {
 			this.headerOnEveryPage = false;
 		}
-		for (let i = first; i < page.rows.length; i++) {
-			if (page.fieldCounts[i] !== this.headerFields) {
+		const keepBlank = this.headerFields === 1 || !page.rows.includes('');
+		const rows = keepBlank ? page.rows : page.rows.filter((row) => row !== '');
+		const counts = rows === page.rows ? page.fieldCounts : nonBlankCounts(page);
+		for (let i = first; i < rows.length; i++) {
+			if (counts[i] !== this.headerFields) {
 				throw this.columnsChanged(
 					index,
-					`has a row of ${page.fieldCounts[i]} fields where the header has ${this.headerFields}`,
+					`has a row of ${counts[i]} fields where the header has ${this.headerFields}`,
 				);
 			}
 		}
-		return first === 0 ? page.rows : page.rows.slice(first);
+		return first === 0 ? rows : rows.slice(first);
 	}
 
 	/** A first row that shares most of its names with the header is a header, changed. */
@@ -119,6 +155,11 @@ export class CsvAssembler {
 			'Nothing was output for this item, since the file would mix two layouts. Run the workflow again; if it persists, export as JSON.',
 		);
 	}
+}
+
+/** The field counts of a page's rows that are not blank. */
+function nonBlankCounts(page: CsvPage): number[] {
+	return page.fieldCounts.filter((_, i) => page.rows[i] !== '');
 }
 
 type Listener = ((argument?: unknown) => void) & { original?: Listener };

@@ -5,7 +5,14 @@ import { chunkStream, CsvAssembler, splitCsvRows } from './csv';
 import { datesOutputOf, formatItemDates } from './dates';
 import { ExportPace } from './pace';
 import type { PageSource } from './pages';
-import { exportPages, formatBytes, pageBodyLimit, readPageBody } from './pages';
+import {
+	deadlineFailure,
+	exportDeadline,
+	exportPages,
+	formatBytes,
+	pageBodyLimit,
+	readPageBody,
+} from './pages';
 import type { ExportEntity, ExportParameters } from './query';
 import { exportPath, exportQueryString, readExportParameters } from './query';
 import { parseJsonPage, RecordCollector } from './records';
@@ -25,14 +32,21 @@ export interface ExportRun {
 	entity: ExportEntity;
 }
 
+/** A page's request (or, without a page, the whole export's): where, what it is, its bound. */
 function requestFor(run: ExportRun, page?: number) {
 	const { parameters, entity } = run;
-	const paging = page === undefined ? undefined : { page, pageSize: parameters.paging.pageSize };
+	const { pageSize } = parameters.paging;
+	const paging = page === undefined ? undefined : { page, pageSize };
 	return {
 		pathAndQuery:
 			exportPath(parameters.datasetId, entity, parameters.format) +
 			exportQueryString(parameters.filters, paging),
 		notFoundMessage: `Dataset "${parameters.datasetId}" was not found (404) when exporting ${entity}`,
+		what:
+			page === undefined
+				? `the ${entity} export (one request for all of it)`
+				: `page ${page} of the ${entity} export`,
+		maxBodyBytes: page === undefined ? csvFileBounds.maxBytes : pageBodyLimit(pageSize),
 	};
 }
 
@@ -92,22 +106,12 @@ async function exportCsvItem(
 	run: ExportRun,
 	itemIndex: number,
 ): Promise<INodeExecutionData> {
-	const { client, parameters } = run;
+	const { parameters } = run;
 	const fileName = `${parameters.datasetId.replace(/[^\w.-]+/g, '_')}-${run.entity}.csv`;
 	let binary: IBinaryData;
 	let rows: number | undefined;
 	if (parameters.wholeExport) {
-		binary = await client.get({
-			...requestFor(run),
-			read: async (body, headers) => {
-				refuseOtherFormat(run, headers['content-type'], 0);
-				return await context.helpers.prepareBinaryData(
-					chunkStream(boundedFile(body)) as unknown as Buffer,
-					fileName,
-					'text/csv',
-				);
-			},
-		});
+		binary = await wholeCsvFile(context, run, fileName);
 	} else {
 		const file = csvFilePages(run);
 		binary = await context.helpers.prepareBinaryData(
@@ -124,15 +128,52 @@ async function exportCsvItem(
 	};
 }
 
+/** The whole export as one CSV file from one request, within the export's deadline. */
+async function wholeCsvFile(
+	context: IExecuteFunctions,
+	run: ExportRun,
+	fileName: string,
+): Promise<IBinaryData> {
+	const { deadlineMs } = run.parameters.paging;
+	const deadline = exportDeadline(deadlineMs);
+	const file = { bytes: 0 };
+	const outcome = await run.client
+		.get({
+			...requestFor(run),
+			signal: deadline,
+			read: async (body, headers) => {
+				refuseOtherFormat(run, headers['content-type'], 0);
+				return await context.helpers.prepareBinaryData(
+					chunkStream(boundedFile(body, file)) as unknown as Buffer,
+					fileName,
+					'text/csv',
+				);
+			},
+		})
+		.then(
+			(binary) => ({ binary }),
+			(error: unknown) => ({ error }),
+		);
+	if ('binary' in outcome) return outcome.binary;
+	if (deadline?.aborted) {
+		throw deadlineFailure(
+			run.client.failure,
+			deadlineMs,
+			`after ${formatBytes(file.bytes)} of the file`,
+		);
+	}
+	throw outcome.error;
+}
+
 /**
  * A 2xx answer that says it is in another format than asked (a JSON error object for a CSV
  * export, an HTML page from a proxy) is not the export. Unknown or generic types are let through:
  * the service's own types are not documented.
  */
 function refuseOtherFormat(run: ExportRun, contentType: unknown, page: number): void {
-	const type = String(
-		Array.isArray(contentType) ? contentType[0] : (contentType ?? ''),
-	).toLowerCase();
+	// Redacted before it is lowercased: a lowercased echo of the token would no longer be found.
+	const said = String(Array.isArray(contentType) ? contentType[0] : (contentType ?? ''));
+	const type = run.client.redactor.serviceText(said, 200).toLowerCase();
 	const other =
 		type.includes('html') ||
 		(run.parameters.format === 'csv' && type.includes('json')) ||
@@ -146,11 +187,10 @@ function refuseOtherFormat(run: ExportRun, contentType: unknown, page: number): 
 }
 
 /** The body of a whole-export CSV, failed past the file bound instead of filling the disk. */
-async function* boundedFile(body: BodyChunks): AsyncGenerator<Buffer> {
-	let bytes = 0;
+async function* boundedFile(body: BodyChunks, file: { bytes: number }): AsyncGenerator<Buffer> {
 	for await (const chunk of body) {
-		bytes += chunk.length;
-		if (bytes > csvFileBounds.maxBytes) {
+		file.bytes += chunk.length;
+		if (file.bytes > csvFileBounds.maxBytes) {
 			throw new ServiceDataError(
 				`The CSV export passed ${formatBytes(csvFileBounds.maxBytes)}, the node's bound for one file`,
 				'Nothing was output for this item. Narrow the export with a Filter, or export it page by page with a Limit and Start Page.',
@@ -168,7 +208,7 @@ function csvFilePages(run: ExportRun): { chunks: AsyncGenerator<Buffer>; rows: (
 	);
 	const dataRows = new WeakMap<CsvPage, string[]>();
 	let rowCount = 0;
-	const pages = walkPages(run, (text) => splitCsvRows(text), {
+	const pages = walkPages(run, (text, page) => splitCsvRows(text, page), {
 		size: (page, index) => {
 			const rows = assembler.dataRows(page, index);
 			dataRows.set(page, rows);

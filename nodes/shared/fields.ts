@@ -4,7 +4,13 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import type { DatesOutput } from './dates';
 import { ISO_DATES_SINCE_VERSION } from './dates';
 import type { ExportEntity } from './query';
-import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_PAGE_SIZE } from './query';
+import {
+	DEFAULT_CONCURRENCY,
+	DEFAULT_EXPORT_DEADLINE_S,
+	MAX_CONCURRENCY,
+	MAX_EXPORT_DEADLINE_S,
+	MAX_PAGE_SIZE,
+} from './query';
 
 /** The fields every export node shows, worded for what it exports: one fix here reaches all of them. */
 
@@ -109,6 +115,15 @@ export function exportFields(entity: ExportEntity): INodeProperties[] {
 						'End of the window for engagement statistics. Also takes epoch milliseconds from an expression.',
 				},
 				{
+					displayName: 'Export Deadline',
+					name: 'exportDeadline',
+					type: 'number',
+					typeOptions: { minValue: 0, maxValue: MAX_EXPORT_DEADLINE_S },
+					default: DEFAULT_EXPORT_DEADLINE_S,
+					description:
+						'Seconds the whole export may take, retries and waits included. Past it the export fails and its requests are stopped. 0 means no deadline.',
+				},
+				{
 					displayName: 'Filter (Segment Name or ID)',
 					name: 'filter',
 					type: 'string',
@@ -183,7 +198,7 @@ export function exportFields(entity: ExportEntity): INodeProperties[] {
 					typeOptions: { minValue: 1 },
 					default: 60000,
 					description:
-						'Milliseconds to wait for the service before a request is abandoned and tried again',
+						'Milliseconds to wait for the service before a request is abandoned and tried again. A page body must also keep arriving at 1 KiB/s or more over that time, and end within Timeout plus the time its size bound takes at 64 KiB/s.',
 				},
 			],
 		},

@@ -1,3 +1,4 @@
+import { retryTiming } from './retry';
 import { sleepUnlessAborted } from './wait';
 
 /**
@@ -116,7 +117,7 @@ export class ExportPace {
 	 * server error. A 429's wait holds every attempt of the export.
 	 */
 	refused(epoch: number, waitMs?: number): void {
-		if (waitMs !== undefined) this.gateOpensAt = Math.max(this.gateOpensAt, this.now() + waitMs);
+		if (waitMs !== undefined) this.closeGate(waitMs);
 		if (epoch !== this.epoch) return;
 		// A refusal soon after a probe is the probe's: one step back. Otherwise, half.
 		if (this.mode === 'probing' || this.mode === 'probed') this.stepBack();
@@ -126,6 +127,16 @@ export class ExportPace {
 		}
 		this.quietPages = 0;
 		this.startRound();
+	}
+
+	/**
+	 * Holds every attempt for `waitMs`, never longer than the longest Retry-After the door honours:
+	 * the door fails an attempt asked to wait longer, so no other attempt waits for it.
+	 */
+	private closeGate(waitMs: number): void {
+		const bounded = Math.min(Math.max(0, waitMs), retryTiming.maxRetryAfterMs);
+		if (Number.isFinite(bounded))
+			this.gateOpensAt = Math.max(this.gateOpensAt, this.now() + bounded);
 	}
 
 	/** Back from a probe that did not pay or was refused; the next one waits twice as long. */

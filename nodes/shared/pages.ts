@@ -4,6 +4,7 @@ import { ExportPace } from './pace';
 import type { PagePlan } from './query';
 import type { BodyChunks } from './body';
 import { ServiceDataError } from './body';
+import { anySignal } from './wait';
 
 /**
  * The walk through an export: pages in order, after the first as many at a time as the export's
@@ -63,6 +64,23 @@ export interface PageSource<P> {
 	failure(message: string, description: string): Error;
 }
 
+/** A signal that aborts once the export has run `deadlineMs`; undefined for no deadline. */
+export function exportDeadline(deadlineMs: number | undefined): AbortSignal | undefined {
+	return deadlineMs === undefined ? undefined : AbortSignal.timeout(deadlineMs);
+}
+
+/** The failure of an export stopped by its deadline, saying how far it got. */
+export function deadlineFailure(
+	failure: (message: string, description: string) => Error,
+	deadlineMs: number | undefined,
+	progress: string,
+): Error {
+	return failure(
+		`The export passed its deadline of ${(deadlineMs ?? 0) / 1000} s ${progress}`,
+		'Nothing was output for this item, and its requests were stopped. Raise Options > Export Deadline (0 for none), or export less at a time: narrow it with a Filter or Start and End, or set a Limit.',
+	);
+}
+
 const NOT_PAGING =
 	'The service does not seem to page this export, so it would never end. Nothing was output for this item. Try another Page Size, or contact Salesforce support if it persists.';
 
@@ -72,6 +90,8 @@ export async function* exportPages<P>(
 	pace = new ExportPace(plan.concurrency),
 ): AsyncGenerator<P> {
 	const stop = new AbortController();
+	const deadline = exportDeadline(plan.deadlineMs);
+	const signal = anySignal([stop.signal, deadline]);
 	const inFlight: Array<Promise<{ page: FetchedPage<P> } | { error: unknown }>> = [];
 	let nextPage = plan.firstPage;
 	let pagesRead = 0;
@@ -84,15 +104,23 @@ export async function* exportPages<P>(
 	const start = () => {
 		// Settled into a value at once, so a failure behind the head is not an unhandled rejection.
 		inFlight.push(
-			source.fetch(nextPage++, stop.signal).then(
+			source.fetch(nextPage++, signal).then(
 				(page) => ({ page }),
 				(error: unknown) => ({ error }),
 			),
 		);
 	};
 
+	const pastDeadline = () =>
+		deadlineFailure(
+			source.failure,
+			plan.deadlineMs,
+			`after ${pagesRead.toLocaleString('en-US')} pages (${recordsRead.toLocaleString('en-US')} records), waiting for page ${plan.firstPage + pagesRead}`,
+		);
+
 	try {
 		while (true) {
+			if (deadline?.aborted) throw pastDeadline();
 			// The first page goes alone: a refused request (401, 404…) or a one-page export costs one request.
 			const window = pagesRead === 0 ? 1 : pace.window;
 			while (
@@ -113,6 +141,7 @@ export async function* exportPages<P>(
 				return;
 			}
 			const outcome = await head;
+			if (deadline?.aborted) throw pastDeadline();
 			if ('error' in outcome) throw outcome.error;
 			const index = plan.firstPage + pagesRead++;
 			const { content, digest } = outcome.page;

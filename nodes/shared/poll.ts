@@ -1,8 +1,9 @@
 import type { IDataObject, INodeExecutionData, IPollFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import type { ChangeEvent, ChangeItem, ChangeMeasure, ChangeRules } from './changes';
+import type { ChangeEvent, ChangeItem, ChangeMeasure, ChangeRules, Snapshot } from './changes';
 import {
+	boundSnapshot,
 	diffSnapshots,
 	loadSnapshot,
 	saveSnapshot,
@@ -11,14 +12,30 @@ import {
 	trackingLimits,
 } from './changes';
 import { exportRecordItems } from './export';
-import type { ExportEntity, ParameterSource } from './query';
+import { formatBytes } from './pages';
+import type { PollTurn } from './poll-guard';
+import {
+	beginPoll,
+	DEFAULT_MASS_DROP_PERCENT,
+	deadlineError,
+	judgeDrop,
+	pendingDropIn,
+	pendingDropOf,
+	pollDeadlineMs,
+	pollFailure,
+	reportAbandoned,
+	supersededError,
+} from './poll-guard';
+import type { ExportEntity, ExportParameters, ParameterSource } from './query';
 import { readExportParameters } from './query';
+import type { EvergageContext } from './transport';
 import { evergageClient } from './transport';
 
 /**
  * One poll of the trigger: the whole export through the same door, pages and dedupe as the export
  * nodes, compared with the snapshot kept in the node's static data. The snapshot is replaced only
- * after a complete export, so a failed poll leaves the baseline as it was.
+ * after a complete export, by a poll that still holds its turn (poll-guard.ts), and not for a
+ * mass drop seen once; a failed poll leaves the baseline as it was.
  */
 
 /** Records "Fetch Test Event" shows: a real sample, nothing compared, nothing saved. */
@@ -28,64 +45,101 @@ const PAGE_SIZE = 1000;
 const EVENTS: readonly ChangeEvent[] = ['new', 'entered', 'left', 'changed'];
 const MEASURES: readonly ChangeMeasure[] = ['engagementScore', 'lastActivity', 'anyField'];
 
-/** Polls under way, by workflow and node: n8n starts a poll even while the previous one still runs. */
-const pollsUnderWay = new Set<string>();
-
 export async function pollChanges(context: IPollFunctions): Promise<INodeExecutionData[][] | null> {
 	const entity = readEntity(context);
 	const rules = readRules(context);
+	const dropPercent = readDropGuard(context);
+	const deadlineMs = pollDeadlineMs(context);
 	if (context.getMode() === 'manual') {
-		const sample = await exportRecords(context, entity, SAMPLE_SIZE);
-		return [context.helpers.returnJsonArray(sampleEvents(sample, rules) as IDataObject[])];
+		const parameters = exportParametersOf(context, SAMPLE_SIZE);
+		const signal = AbortSignal.timeout(deadlineMs);
+		try {
+			const sample = trackedRecords(await exportRecords(context, entity, parameters, signal));
+			return [context.helpers.returnJsonArray(sampleEvents(sample, rules) as IDataObject[])];
+		} catch (error) {
+			throw signal.aborted ? deadlineError(context.getNode(), deadlineMs) : (error as Error);
+		}
 	}
-	const key = `${context.getWorkflow().id ?? ''}:${context.getNode().id}`;
-	// Two polls comparing against the same baseline would emit the same events twice.
-	if (pollsUnderWay.has(key)) return null;
-	pollsUnderWay.add(key);
+	const turn = beginPoll(`${context.getWorkflow().id ?? ''}:${context.getNode().id}`, deadlineMs);
+	// The poll under way is within its deadline: it reports for both.
+	if (turn === undefined) return null;
 	try {
-		return await pollOnce(context, entity, rules);
+		if (turn.abandoned) reportAbandoned(context, turn.abandoned);
+		return await pollOnce(context, entity, { rules, dropPercent }, turn);
+	} catch (error) {
+		throw pollFailure(context.getNode(), turn, error as Error);
 	} finally {
-		pollsUnderWay.delete(key);
+		turn.end();
 	}
 }
 
 async function pollOnce(
 	context: IPollFunctions,
 	entity: ExportEntity,
-	rules: ChangeRules,
+	{ rules, dropPercent }: { rules: ChangeRules; dropPercent: number },
+	turn: PollTurn,
 ): Promise<INodeExecutionData[][] | null> {
 	const { maxTracked } = trackingLimits;
-	const records = await exportRecords(context, entity, maxTracked + 1);
-	if (records.length > maxTracked) {
+	const parameters = exportParametersOf(context, maxTracked + 1);
+	const exported = await exportRecords(context, entity, parameters, turn.signal);
+	// Counted before unnamed records are set aside: an export cut at the cap is not the whole export.
+	if (exported.length > maxTracked) {
 		throw new NodeOperationError(
 			context.getNode(),
 			`The export has more than ${maxTracked.toLocaleString('en-US')} ${entity}: too many to follow`,
 			{
 				description:
-					'The trigger remembers every record it follows, up to this number. Narrow the export with a Segment (or Options > Segment ID / Segmentation ID), or use the export node on a schedule.',
+					'The trigger remembers every record it follows, up to this number (records without a name count too). Narrow the export with a Segment (or Options > Segment ID / Segmentation ID), or use the export node on a schedule.',
 			},
 		);
 	}
-	const scope = scopeOf(context, entity);
+	const records = trackedRecords(exported);
+	const scope = scopeOf(context, entity, parameters);
 	// With durable poll cursors (n8n 2.36+), n8n hands out this object per poll and stores it with the
 	// execution, or on its own after a poll that emits nothing; otherwise it is the workflow's static data.
 	const state = context.getWorkflowStaticData('node');
 	const previous = loadSnapshot(state, scope);
+	// From here on nothing waits: no other poll can take the turn between this check and the commit.
+	if (!turn.holdsTurn()) throw supersededError(context.getNode(), turn.deadlineMs);
 	if (previous === undefined) {
-		Object.assign(state, saveSnapshot(snapshotOf(records), scope));
+		keepSnapshot(context, entity, state, snapshotOf(records), scope);
 		return null;
 	}
-	const { items, next } = diffSnapshots(previous, records, rules);
-	Object.assign(state, saveSnapshot(next, scope));
+	const { items, next, left } = diffSnapshots(previous, records, rules);
+	if (judgeDrop(previous.present, left, dropPercent, pendingDropIn(state)) === 'hold') {
+		state.pendingDrop = pendingDropOf(previous.present, left) as unknown as IDataObject;
+		return null;
+	}
+	keepSnapshot(context, entity, state, next, scope);
 	return items.length === 0 ? null : [context.helpers.returnJsonArray(items as IDataObject[])];
 }
 
-/** Up to `limit` deduplicated records with a name, read with the export nodes' machinery. */
-async function exportRecords(
+/** Replaces the baseline in static data, within the state's bound in bytes, or fails naming the size. */
+function keepSnapshot(
 	context: IPollFunctions,
 	entity: ExportEntity,
-	limit: number,
-): Promise<IDataObject[]> {
+	state: IDataObject,
+	snapshot: Snapshot,
+	scope: string,
+): void {
+	const bounded = boundSnapshot(snapshot, scope);
+	if (!bounded.fits) {
+		const { maxStateBytes } = trackingLimits;
+		throw new NodeOperationError(
+			context.getNode(),
+			`The trigger's state for ${snapshot.present.toLocaleString('en-US')} ${entity} would take ${formatBytes(bounded.bytes)}, over its bound of ${formatBytes(maxStateBytes)}`,
+			{
+				description:
+					'The trigger remembers the name of every record it follows, and n8n stores it with every poll that starts the workflow; these names are long. Narrow the export with a Segment (or Options > Segment ID / Segmentation ID), or use the export node on a schedule.',
+			},
+		);
+	}
+	delete state.pendingDrop;
+	Object.assign(state, saveSnapshot(bounded.snapshot, scope));
+}
+
+/** The export's parameters for a trigger: a few are fixed, the rest are the trigger's own fields, read and checked by the export nodes' rules. */
+function exportParametersOf(context: IPollFunctions, limit: number): ExportParameters {
 	const options = context.getNodeParameter('options', {}) as IDataObject;
 	const exportParameters: IDataObject = {
 		format: 'json',
@@ -94,18 +148,29 @@ async function exportRecords(
 		pageSize: Math.min(PAGE_SIZE, limit),
 		options: { ...options, filter: context.getNodeParameter('filter', '') },
 	};
-	// A poll is one item, and a few of the export's parameters are fixed for a trigger; the rest are
-	// the trigger's own fields, read and checked by the export nodes' rules.
 	const source: ParameterSource = {
 		getNode: () => context.getNode(),
 		getTimezone: () => context.getTimezone(),
 		getNodeParameter: (name, _itemIndex, fallback) =>
 			name in exportParameters ? exportParameters[name] : context.getNodeParameter(name, fallback),
 	};
-	const parameters = readExportParameters(source, 0);
-	const client = await evergageClient(context, 0, parameters.request);
+	return readExportParameters(source, 0);
+}
+
+/** Up to the parameters' limit of deduplicated records (named or not), read with the export nodes' machinery, stopped by `signal`. */
+async function exportRecords(
+	context: IPollFunctions,
+	entity: ExportEntity,
+	parameters: ExportParameters,
+	signal: AbortSignal,
+): Promise<IDataObject[]> {
+	// A poll context has no cancel signal of its own: the door stops on this one (the poll's deadline).
+	const door = Object.create(context, {
+		getExecutionCancelSignal: { value: () => signal },
+	}) as EvergageContext;
+	const client = await evergageClient(door, 0, parameters.request);
 	const items = await exportRecordItems({ client, parameters, entity }, 0);
-	return trackedRecords(items.map((item) => item.json));
+	return items.map((item) => item.json);
 }
 
 function readEntity(context: IPollFunctions): ExportEntity {
@@ -145,16 +210,50 @@ function readRules(context: IPollFunctions): ChangeRules {
 	return { events, measure, minScoreChange };
 }
 
-/** Entity, dataset and segment: what decides which records are followed. Another scope, another baseline. */
-function scopeOf(context: IPollFunctions, entity: ExportEntity): string {
+/** Options > Mass Drop Guard: the share (percent) of the records followed that may leave in one poll before it is held. */
+function readDropGuard(context: IPollFunctions): number {
 	const options = context.getNodeParameter('options', {}) as IDataObject;
-	return JSON.stringify([
+	const percent = options.massDropGuard ?? DEFAULT_MASS_DROP_PERCENT;
+	if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
+		throw new NodeOperationError(
+			context.getNode(),
+			`Mass Drop Guard must be a percentage from 0 to 100, not ${String(percent)}`,
+			{
+				description:
+					'Set 0 to report every drop at once, or 50 to hold one in which more than half of the records leave.',
+			},
+		);
+	}
+	return percent;
+}
+
+/**
+ * What decides which records are followed and what they hold: another scope, another baseline.
+ * Entity, dataset and segment; then, when set, the user location and the engagement window as
+ * written (an expression such as "the last 30 days" is one window, though its dates move).
+ */
+function scopeOf(
+	context: IPollFunctions,
+	entity: ExportEntity,
+	parameters: ExportParameters,
+): string {
+	const options = context.getNodeParameter('options', {}) as IDataObject;
+	const scope: unknown[] = [
 		entity,
 		context.getNodeParameter('datasetId', ''),
 		context.getNodeParameter('filter', '') || null,
 		options.segmentId || null,
 		options.segmentationId || null,
-	]);
+	];
+	const written = (context.getNode().parameters.options ?? {}) as IDataObject;
+	const holds = {
+		includeGeo: parameters.filters.includeGeo,
+		start: written.start || undefined,
+		end: written.end || undefined,
+	};
+	// Added only when set, so that a baseline saved before these counted stays valid.
+	if (Object.values(holds).some((value) => value !== undefined)) scope.push(holds);
+	return JSON.stringify(scope);
 }
 
 /** Real records shaped as the chosen events, one event after the other, for "Fetch Test Event". */

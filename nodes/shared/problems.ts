@@ -59,9 +59,7 @@ export function networkProblem(
 	if (transient.includes(code) || /socket hang up|aborted|timeout|premature/i.test(text)) {
 		const timedOut = code === 'ETIMEDOUT' || /timeout|timed out/i.test(`${code} ${text}`);
 		return {
-			message: timedOut
-				? `did not answer within ${where.timeoutMs} ms`
-				: 'dropped the connection',
+			message: timedOut ? `did not answer within ${where.timeoutMs} ms` : 'dropped the connection',
 			description: `Last error: ${redactor.serviceText(code || text, 100)}. `,
 			permanent: false,
 		};

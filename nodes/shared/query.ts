@@ -30,6 +30,8 @@ export interface PagePlan {
 	limit?: number;
 	/** Pages requested at once. */
 	concurrency: number;
+	/** Milliseconds the whole export may take; undefined for none. */
+	deadlineMs?: number;
 }
 
 export interface ExportParameters {
@@ -52,6 +54,11 @@ export const MAX_PAGE_SIZE = 100_000;
  */
 export const DEFAULT_CONCURRENCY = 8;
 export const MAX_CONCURRENCY = 16;
+/** Seconds an export may take unless the user says otherwise: an hour is far past any usual export. */
+export const DEFAULT_EXPORT_DEADLINE_S = 3_600;
+export const MAX_EXPORT_DEADLINE_S = 7 * 24 * 3_600;
+/** Epoch values below this (March 1973 in milliseconds) can only be seconds in this API. */
+const SMALLEST_EPOCH_MS = 1e11;
 const MAX_EPOCH_MS = 8.64e15;
 
 /** Where the parameters come from: an export node's execute context, or a trigger's own reader. */
@@ -66,129 +73,173 @@ export function readExportParameters(
 	itemIndex: number,
 ): ExportParameters {
 	const node = context.getNode();
-	const invalid = (field: string, problem: string, fix: string) =>
-		new NodeOperationError(node, `${field} ${problem}`, { itemIndex, description: fix });
-	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-		throw invalid('Options', 'must be a set of options', 'Remove the expression on Options.');
-	}
-
-	const datasetId = textValue(
-		context.getNodeParameter('datasetId', itemIndex, ''),
-		'Dataset ID',
-		invalid,
+	const read = new FieldReader(
+		(field, problem, fix) =>
+			new NodeOperationError(node, `${field} ${problem}`, { itemIndex, description: fix }),
 	);
+	const parameter = (name: string, fallback: unknown) =>
+		context.getNodeParameter(name, itemIndex, fallback);
+	const options = parameter('options', {}) as IDataObject;
+	if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+		throw read.invalid('Options', 'must be a set of options', 'Remove the expression on Options.');
+	}
+	const datasetId = readDatasetId(read, parameter('datasetId', ''));
+	const format = read.option(parameter('format', 'json'), 'Format', ['json', 'csv'] as const);
+	const filters = readFilters(read, options, context.getTimezone());
+	const returnAll = read.boolean(parameter('returnAll', true), 'Return All');
+	const limit = returnAll
+		? undefined
+		: read.wholeNumber(parameter('limit', 50), 'Limit', 1, Number.MAX_SAFE_INTEGER);
+	const paging = readPaging(read, options, parameter('pageSize', 1000), limit);
+	const binaryPropertyName = read.text(
+		options.binaryPropertyName ?? 'data',
+		'Put Output File in Field',
+	);
+	if (binaryPropertyName === undefined) {
+		throw read.invalid(
+			'Put Output File in Field',
+			'is empty',
+			'Enter a field name such as "data".',
+		);
+	}
+	return {
+		datasetId,
+		format,
+		filters,
+		paging,
+		wholeExport: limit === undefined && paging.firstPage === 0,
+		deduplicate: read.boolean(options.deduplicate ?? true, 'Deduplicate'),
+		binaryPropertyName,
+		request: {
+			timeoutMs: read.wholeNumber(options.timeout ?? 60_000, 'Timeout', 1, 3_600_000),
+			maxRetries: read.wholeNumber(options.retries ?? 4, 'Retries', 0, 10),
+		},
+	};
+}
+
+function readDatasetId(read: FieldReader, value: unknown): string {
+	const datasetId = read.text(value, 'Dataset ID');
 	if (datasetId === undefined) {
-		throw invalid(
+		throw read.invalid(
 			'Dataset ID',
 			'is empty',
 			'Enter the name or identifier of the dataset, e.g. "engage".',
 		);
 	}
 	if (datasetId === '.' || datasetId === '..') {
-		throw invalid(
+		throw read.invalid(
 			'Dataset ID',
 			`cannot be "${datasetId}"`,
 			'Enter the name or identifier of the dataset.',
 		);
 	}
+	return datasetId;
+}
 
-	const format = context.getNodeParameter('format', itemIndex, 'json');
-	if (format !== 'json' && format !== 'csv') {
-		throw invalid(
-			'Format',
-			`must be "json" or "csv", not ${JSON.stringify(format)}`,
-			'Pick JSON or CSV.',
-		);
-	}
-
-	const timezone = context.getTimezone();
+function readFilters(read: FieldReader, options: IDataObject, timezone: string): ExportFilters {
 	const filters: ExportFilters = {
-		filter: textValue(options.filter, 'Filter (Segment Name or ID)', invalid),
-		start: toEpochMs(options.start, 'Start', timezone, invalid),
-		end: toEpochMs(options.end, 'End', timezone, invalid),
-		segmentationId: textValue(options.segmentationId, 'Segmentation ID', invalid),
-		segmentId: textValue(options.segmentId, 'Segment ID', invalid),
-		includeGeo: options.includeGeo === true || options.includeGeo === 'true' ? true : undefined,
+		filter: read.text(options.filter, 'Filter (Segment Name or ID)'),
+		start: toEpochMs(options.start, 'Start', timezone, read.invalid),
+		end: toEpochMs(options.end, 'End', timezone, read.invalid),
+		segmentationId: read.text(options.segmentationId, 'Segmentation ID'),
+		segmentId: read.text(options.segmentId, 'Segment ID'),
+		includeGeo: read.boolean(options.includeGeo ?? false, 'Include Geo') ? true : undefined,
 	};
 	if (filters.start !== undefined && filters.end !== undefined && filters.start > filters.end) {
-		throw invalid(
+		throw read.invalid(
 			'Start',
 			`(${new Date(filters.start).toISOString()}) is after End (${new Date(filters.end).toISOString()})`,
 			'Swap Start and End, or clear one of them.',
 		);
 	}
+	return filters;
+}
 
-	const returnAll = context.getNodeParameter('returnAll', itemIndex, true) as boolean;
-	const limit = returnAll
-		? undefined
-		: wholeNumber(
-				context.getNodeParameter('limit', itemIndex, 50),
-				'Limit',
-				1,
-				Number.MAX_SAFE_INTEGER,
-				invalid,
-			);
-	const firstPage = wholeNumber(
-		options.page ?? 0,
-		'Start Page',
+function readPaging(
+	read: FieldReader,
+	options: IDataObject,
+	pageSize: unknown,
+	limit: number | undefined,
+): PagePlan {
+	const deadlineS = read.wholeNumber(
+		options.exportDeadline ?? DEFAULT_EXPORT_DEADLINE_S,
+		'Export Deadline',
 		0,
-		Number.MAX_SAFE_INTEGER,
-		invalid,
+		MAX_EXPORT_DEADLINE_S,
 	);
-	const paging: PagePlan = {
-		firstPage,
-		pageSize: wholeNumber(
-			context.getNodeParameter('pageSize', itemIndex, 1000),
-			'Page Size',
-			1,
-			MAX_PAGE_SIZE,
-			invalid,
-		),
+	return {
+		firstPage: read.wholeNumber(options.page ?? 0, 'Start Page', 0, Number.MAX_SAFE_INTEGER),
+		pageSize: read.wholeNumber(pageSize, 'Page Size', 1, MAX_PAGE_SIZE),
 		limit,
-		concurrency: wholeNumber(
+		concurrency: read.wholeNumber(
 			options.concurrency ?? DEFAULT_CONCURRENCY,
 			'Max Parallel Requests',
 			1,
 			MAX_CONCURRENCY,
-			invalid,
 		),
-	};
-
-	const binaryPropertyName = textValue(
-		options.binaryPropertyName ?? 'data',
-		'Put Output File in Field',
-		invalid,
-	);
-	if (binaryPropertyName === undefined) {
-		throw invalid('Put Output File in Field', 'is empty', 'Enter a field name such as "data".');
-	}
-
-	return {
-		datasetId,
-		format,
-		filters,
-		paging,
-		wholeExport: limit === undefined && firstPage === 0,
-		deduplicate: options.deduplicate !== false,
-		binaryPropertyName,
-		request: {
-			timeoutMs: wholeNumber(options.timeout ?? 60_000, 'Timeout', 1, 3_600_000, invalid),
-			maxRetries: wholeNumber(options.retries ?? 4, 'Retries', 0, 10, invalid),
-		},
+		deadlineMs: deadlineS === 0 ? undefined : deadlineS * 1000,
 	};
 }
 
 type Invalid = (field: string, problem: string, fix: string) => Error;
 
-/** Text that is sent as given; empty or null means "not set". */
-function textValue(value: unknown, field: string, invalid: Invalid): string | undefined {
-	if (value === undefined || value === null || value === '') return undefined;
-	if (typeof value === 'string') {
+/**
+ * The one reader of booleans, whole numbers, options and texts. n8n coerces a parameter only when
+ * its field asks for validation, so an expression hands a node `"false"`, `"25"` or an object as
+ * is: each is checked here, and anything that is not plainly the field's type is refused by name.
+ */
+export class FieldReader {
+	constructor(readonly invalid: Invalid) {}
+
+	/** true/false, or the texts "true"/"false" an expression gives. */
+	boolean(value: unknown, field: string): boolean {
+		if (value === true || value === 'true') return true;
+		if (value === false || value === 'false') return false;
+		throw this.invalid(
+			field,
+			`must be true or false, not ${shown(value)}`,
+			`Turn ${field} on or off, or make its expression give true or false.`,
+		);
+	}
+
+	/** A whole number from `min` to `max`; digits as text are taken as the number. */
+	wholeNumber(value: unknown, field: string, min: number, max: number): number {
+		const number = typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+		if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
+			throw this.invalid(
+				field,
+				`must be a whole number from ${min} to ${max}, not ${shown(value)}`,
+				`Set ${field} to a whole number between ${min} and ${max}.`,
+			);
+		}
+		return number;
+	}
+
+	/** One of `choices`, exactly. */
+	option<T extends string>(value: unknown, field: string, choices: readonly T[]): T {
+		if (choices.includes(value as T)) return value as T;
+		throw this.invalid(
+			field,
+			`must be ${choices.map((choice) => `"${choice}"`).join(' or ')}, not ${shown(value)}`,
+			`Pick one of ${choices.join(', ')}.`,
+		);
+	}
+
+	/** Text that is sent as given; empty or null means "not set". */
+	text(value: unknown, field: string): string | undefined {
+		if (value === undefined || value === null || value === '') return undefined;
+		if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+		if (typeof value !== 'string') {
+			throw this.invalid(
+				field,
+				`must be text, not ${describeType(value)}`,
+				'Check the expression: it should give a name or an ID.',
+			);
+		}
 		try {
 			encodeURIComponent(value);
 		} catch {
-			throw invalid(
+			throw this.invalid(
 				field,
 				'contains a character that cannot be sent (half of a surrogate pair)',
 				'Retype the value, or check the expression that builds it: a text was cut inside an emoji or another character outside the Basic Multilingual Plane.',
@@ -196,30 +247,14 @@ function textValue(value: unknown, field: string, invalid: Invalid): string | un
 		}
 		return value;
 	}
-	if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-	throw invalid(
-		field,
-		`must be text, not ${describeType(value)}`,
-		'Check the expression: it should give a name or an ID.',
-	);
 }
 
-function wholeNumber(
-	value: unknown,
-	field: string,
-	min: number,
-	max: number,
-	invalid: Invalid,
-): number {
-	const number = typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
-	if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
-		throw invalid(
-			field,
-			`must be a whole number from ${min} to ${max}, not ${JSON.stringify(value) ?? describeType(value)}`,
-			`Set ${field} to a whole number between ${min} and ${max}.`,
-		);
-	}
-	return number;
+/** A value as an error message shows it: NaN as NaN (JSON would say null), objects by their type. */
+function shown(value: unknown): string {
+	if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+	if (typeof value === 'string')
+		return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+	return describeType(value);
 }
 
 /** What a value is, in words an error message can use: null, a list, an object, a number… */
@@ -242,10 +277,12 @@ export function toEpochMs(
 ): number | undefined {
 	if (value === undefined || value === null || value === '') return undefined;
 	let ms: number | undefined;
-	if (typeof value === 'number') ms = value;
+	if (typeof value === 'number') ms = epochNumber(value, field, invalid);
 	else if (typeof value === 'string') {
 		const text = value.trim();
-		ms = /^\d+$/.test(text) ? Number(text) : isoToEpochMs(text, timezone);
+		ms = /^\d+$/.test(text)
+			? epochNumber(Number(text), field, invalid)
+			: isoToEpochMs(text, timezone);
 	} else if (value instanceof Date) ms = value.getTime();
 	else if (
 		typeof value === 'object' &&
@@ -261,6 +298,23 @@ export function toEpochMs(
 		);
 	}
 	return ms;
+}
+
+/**
+ * A bare number is epoch milliseconds. One below 1e11 would be a date before March 1973, long before
+ * this API: it is epoch seconds, and sent as is it would quietly ask for January 1970.
+ */
+function epochNumber(value: number, field: string, invalid: Invalid): number {
+	if (value > 0 && value < SMALLEST_EPOCH_MS && Number.isInteger(value)) {
+		const asDate = new Date(value * 1000);
+		const when = Number.isNaN(asDate.getTime()) ? '' : ` (${asDate.toISOString()} if it is)`;
+		throw invalid(
+			field,
+			`looks like seconds (${value}), not epoch milliseconds`,
+			`Multiply it by 1000${when}, or use a date such as 2024-01-31T00:00:00Z. Epoch milliseconds have 13 digits today.`,
+		);
+	}
+	return value;
 }
 
 const ISO_WITHOUT_OFFSET =

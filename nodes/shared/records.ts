@@ -148,7 +148,7 @@ class NameIndex {
 }
 
 /** Names compare as text: the service may send `"42"` on one page and `42` on another. */
-function nameOf(record: IDataObject): string | undefined {
+export function nameOf(record: IDataObject): string | undefined {
 	const name = record.name;
 	if (typeof name === 'string') return name;
 	if (typeof name === 'number' && Number.isFinite(name)) return String(name);

@@ -59,9 +59,10 @@ export function secretForms(credentials: ICredentialDataDecryptedObject): string
 
 export function redactorFor(credentials: ICredentialDataDecryptedObject): Redactor {
 	const forms = secretForms(credentials);
-	const keyId = String(credentials.apiKeyId ?? '');
+	const keyId = asciiLower(String(credentials.apiKeyId ?? ''));
+	// Compared without ASCII case: a service or proxy that lowercases a header keeps the token.
 	const fragments = new Set<string>();
-	for (const form of forms) {
+	for (const form of forms.map(asciiLower)) {
 		for (let i = 0; i + SECRET_FRAGMENT_CHARS <= form.length; i++) {
 			const window = form.slice(i, i + SECRET_FRAGMENT_CHARS);
 			// The key id alone is not secret: a dataset may share its name.
@@ -69,14 +70,14 @@ export function redactorFor(credentials: ICredentialDataDecryptedObject): Redact
 		}
 	}
 	// Forms shorter than a fragment are only removed whole.
-	const shortForms = forms.filter(
-		(form) => form.length < SECRET_FRAGMENT_CHARS && form.length >= 4,
-	);
+	const shortForms = forms
+		.filter((form) => form.length < SECRET_FRAGMENT_CHARS && form.length >= 4)
+		.map((form) => new RegExp(form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'));
 
 	const redact = (text: string): string => {
 		if (forms.length === 0 || text === '') return text;
 		let safe = text;
-		for (const form of shortForms) safe = safe.split(form).join(REDACTED);
+		for (const form of shortForms) safe = safe.replace(form, REDACTED);
 		return fragments.size === 0 ? safe : removeFragments(safe, fragments);
 	};
 	return {
@@ -90,13 +91,19 @@ export function redactorFor(credentials: ICredentialDataDecryptedObject): Redact
 	};
 }
 
+/** A-Z to a-z only, so that every position keeps its place. */
+function asciiLower(text: string): string {
+	return text.replace(/[A-Z]+/g, (run) => run.toLowerCase());
+}
+
 /** Marks every position covered by a known fragment, then replaces each covered run once. */
 function removeFragments(text: string, fragments: Set<string>): string {
 	const size = SECRET_FRAGMENT_CHARS;
+	const folded = asciiLower(text);
 	let covered = -1;
 	const runs: Array<[number, number]> = [];
 	for (let i = 0; i + size <= text.length; i++) {
-		if (!fragments.has(text.slice(i, i + size))) continue;
+		if (!fragments.has(folded.slice(i, i + size))) continue;
 		const last = runs[runs.length - 1];
 		if (last !== undefined && i <= covered) last[1] = i + size;
 		else runs.push([i, i + size]);

@@ -9,13 +9,8 @@ import type {
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { BodyChunks } from './body';
-import {
-	guardedBody,
-	readErrorText,
-	ServiceDataError,
-	StoppedError,
-	untilAborted,
-} from './body';
+import { guardedBody, readErrorText, ServiceDataError, StoppedError, untilAborted } from './body';
+import { RequestClock, requestDeadlineMs } from './clock';
 import { evergageOrigin } from './origin';
 import type { NetworkProblem } from './problems';
 import { errorText, networkProblem, statusMessage } from './problems';
@@ -26,6 +21,7 @@ import { anySignal, sleepUnlessAborted } from './wait';
 
 export type { BodyChunks } from './body';
 export { IncompleteBodyError, ServiceDataError, StoppedError, guardedBody } from './body';
+export { requestClock, requestDeadlineMs } from './clock';
 export { evergageOrigin } from './origin';
 export { backoffMs, retryAfterMs, retryTiming } from './retry';
 export { sleepUnlessAborted } from './wait';
@@ -49,7 +45,10 @@ export interface EvergageContext {
 }
 
 export interface RequestSettings {
-	/** Milliseconds of silence after which a request is abandoned (and retried). */
+	/**
+	 * Milliseconds of silence after which a request is abandoned (and retried); also the window
+	 * of its minimum rate and the base of its deadline (clock.ts).
+	 */
 	timeoutMs: number;
 	/** Retries after the first attempt, for 429, 5xx, resets, timeouts and unreadable bodies. */
 	maxRetries: number;
@@ -66,6 +65,10 @@ export interface EvergageRequest<T> {
 	pathAndQuery: string;
 	/** What a 404 means for this request, in words a user can act on. */
 	notFoundMessage: string;
+	/** What the request asks for, as a failure names it: "page 3 of the accounts export". */
+	what: string;
+	/** The most its body may hold: with Timeout, it sets the request's deadline (clock.ts). */
+	maxBodyBytes: number;
 	/**
 	 * Consumes a 2xx body. Throw `IncompleteBodyError` to have the request tried again, or
 	 * `ServiceDataError` for a body that no retry can mend.
@@ -169,12 +172,16 @@ async function getWithRetries<T>(door: Door, request: EvergageRequest<T>): Promi
 	}
 	throw doorFailure(
 		door,
-		`Evergage still ${last.problem} after ${attempts} attempts`,
+		`Evergage still ${last.problem} after ${attempts} attempts at ${request.what}`,
 		`${last.detail}The service is busy or unreachable. Nothing was output for this item; run the workflow again later, or raise Options > Retries.`,
 	);
 }
 
-function requestOptions(door: Door, pathAndQuery: string, signal: AbortSignal): IHttpRequestOptions {
+function requestOptions(
+	door: Door,
+	pathAndQuery: string,
+	signal: AbortSignal,
+): IHttpRequestOptions {
 	return {
 		method: 'GET',
 		url: door.origin + pathAndQuery,
@@ -201,16 +208,23 @@ async function attemptOnce<T>(
 	throwIfStopped(door.cancelSignal, request.signal, door.node);
 	const epoch = await request.pace?.acquire(signal);
 	throwIfStopped(door.cancelSignal, request.signal, door.node);
+	const { timeoutMs } = door.settings;
+	const clock = new RequestClock(
+		timeoutMs,
+		requestDeadlineMs(timeoutMs, request.maxBodyBytes),
+		signal,
+	);
 	try {
 		const response = await untilAborted(
 			door.context.helpers.httpRequestWithAuthentication.call(
 				door.context,
 				CREDENTIAL_TYPE,
-				requestOptions(door, request.pathAndQuery, signal),
+				requestOptions(door, request.pathAndQuery, clock.signal),
 			) as Promise<EvergageResponse>,
-			signal,
+			clock.signal,
 		);
-		const body = guardedBody(response.body, door.settings.timeoutMs, signal);
+		clock.data(0);
+		const body = guardedBody(response.body, clock);
 		if (response.statusCode >= 200 && response.statusCode < 300) {
 			return { value: await request.read(body, response.headers) };
 		}
@@ -218,8 +232,10 @@ async function attemptOnce<T>(
 	} catch (error) {
 		if (error instanceof EvergageFailure) throw error.nodeError;
 		throwIfStopped(door.cancelSignal, request.signal, door.node);
+		if (clock.verdict) return { setback: { problem: clock.verdict.message, detail: '' } };
 		return { setback: failedAttempt(door, request, error) };
 	} finally {
+		clock.stop();
 		if (epoch !== undefined) request.pace?.release();
 	}
 }
@@ -246,15 +262,16 @@ async function refusal(
 		);
 	}
 	const waitMs = retryAfterMs(response.headers['retry-after']);
-	// A 429 holds the whole export: for its Retry-After, or for this attempt's backoff.
-	if (epoch !== undefined)
-		request.pace?.refused(epoch, status === 429 ? (waitMs ?? backoffMs(attempt)) : undefined);
+	// Refused before the pace hears of it: an ask this attempt will not honour holds no other one.
 	if (waitMs !== undefined && waitMs > retryTiming.maxRetryAfterMs) {
 		throw fail(
-			`Evergage asks to wait ${Math.ceil(waitMs / 1000)} s before the next request`,
+			`Evergage asks to wait ${Math.ceil(waitMs / 1000)} s before the next request (${request.what})`,
 			'The API is rate limiting this token. Run the workflow again later, or export less often.',
 		);
 	}
+	// A 429 holds the whole export: for its Retry-After, or for this attempt's backoff.
+	if (epoch !== undefined)
+		request.pace?.refused(epoch, status === 429 ? (waitMs ?? backoffMs(attempt)) : undefined);
 	const problem = status === 429 ? 'rate limited the export (429)' : `answered ${status}`;
 	return { problem, detail: '', waitMs };
 }

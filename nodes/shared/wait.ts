@@ -1,8 +1,12 @@
 import { sleep } from 'n8n-workflow';
 
-/** Waits `ms`, or less if `signal` aborts first. */
+/** The longest wait a timer can hold: past it, a timer fires at once (and Node warns). */
+export const MAX_WAIT_MS = 2 ** 31 - 1;
+
+/** Waits `ms` (never past MAX_WAIT_MS; NaN or less than 0 is no wait), or less if `signal` aborts first. */
 export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
 	if (signal.aborted) return;
+	ms = Number.isNaN(ms) ? 0 : Math.min(Math.max(0, ms), MAX_WAIT_MS);
 	let onAbort: () => void = () => {};
 	const aborted = new Promise<void>((resolve) => {
 		onAbort = resolve;

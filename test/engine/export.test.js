@@ -331,7 +331,7 @@ describe('failures', () => {
 			options: { concurrency: 1, retries: 2 },
 		});
 
-		expect(result.error?.message).toBe('Evergage still answered 503 after 3 attempts');
+		expect(result.error?.message).toBe('Evergage still answered 503 after 3 attempts at page 0 of the accounts export');
 		expect(server.stats.requests).toBe(3);
 	});
 

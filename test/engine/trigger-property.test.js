@@ -5,12 +5,12 @@
  * the difference between successive successful snapshots, computed here by a plain model of the
  * rules; a failed poll emits nothing and moves nothing. `EVERGAGE_LONG=1` runs many more sequences.
  */
-const { isDeepStrictEqual } = require('node:util');
 const fc = require('fast-check');
 
 const { retryTiming } = require('../../nodes/shared/transport');
 const { accountAt, segmentsOf } = require('../support/standin');
 const { createTrigger, startStandin } = require('../support/node-under-test');
+const { expectedEvents } = require('../support/trigger-model');
 
 const LONG = process.env.EVERGAGE_LONG === '1';
 const NUM_RUNS = LONG ? 1000 : 60;
@@ -97,38 +97,6 @@ function snapshotFrom(data, segment) {
 		byName.set(record.name, record);
 	}
 	return byName;
-}
-
-function expectedEvents(previous, current, seenEver, s) {
-	const wants = new Set(s.events);
-	const items = [];
-	const prevValues = (r) => ({
-		engagementScore: typeof r.engagementScore === 'number' ? r.engagementScore : null,
-		lastActivity: typeof r.lastActivity === 'number' ? r.lastActivity : null,
-	});
-	for (const [name, record] of current) {
-		const before = previous.get(name);
-		if (!before) {
-			if (!seenEver.has(name) && wants.has('new')) items.push({ ...record, event: 'new' });
-			else if (wants.has('entered')) items.push({ ...record, event: 'entered' });
-			continue;
-		}
-		if (!wants.has('changed')) continue;
-		let changed;
-		if (s.changeOn === 'anyField') changed = !isDeepStrictEqual(before, record);
-		else if (s.changeOn === 'lastActivity') changed = record.lastActivity > before.lastActivity;
-		else {
-			const move = Math.abs(record.engagementScore - before.engagementScore);
-			changed = s.minScoreChange === 0 ? move > 0 : move >= s.minScoreChange - 1e-9;
-		}
-		if (changed) items.push({ ...record, event: 'changed', previous: prevValues(before) });
-	}
-	if (wants.has('left')) {
-		for (const [name, before] of previous) {
-			if (!current.has(name)) items.push({ event: 'left', name, previous: prevValues(before) });
-		}
-	}
-	return items;
 }
 
 let runCount = 0;

@@ -105,7 +105,7 @@ describe('Evergage User Export', () => {
 		expect(user.credentials).toEqual(account.credentials);
 		const optionNames = (description) =>
 			description.properties.find((property) => property.name === 'options').options.map((option) => option.name);
-		expect(optionNames(user)).toEqual([...optionNames(account).slice(0, 3), 'includeGeo', ...optionNames(account).slice(3)]);
+		expect(optionNames(user)).toEqual([...optionNames(account).slice(0, 4), 'includeGeo', ...optionNames(account).slice(4)]);
 		expect(user.properties.map((property) => property.name)).toEqual(account.properties.map((property) => property.name));
 		expect(JSON.stringify(user.properties)).not.toMatch(/account/i);
 	});

@@ -32,7 +32,7 @@ const base = { datasetId: 'engage', format: 'json', returnAll: true, pageSize: 1
  * One bad input: the field, the value as shown, what the node gets, and either the error it must
  * give or what it must send instead.
  * @typedef {{ field: string, value: string, parameters?: Record<string, any>, options?: Record<string, any>,
- *   credentials?: Record<string, any>, error?: RegExp, sends?: Record<string, any> }} BadInput
+ *   credentials?: Record<string, any>, error?: RegExp, sends?: Record<string, any>, items?: number, moreItemsThan?: number }} BadInput
  */
 /** @type {BadInput[]} */
 const CASES = [
@@ -80,6 +80,47 @@ const CASES = [
 		parameters: { pageSize: '={{ "25" }}' },
 		sends: { query: { pageSize: '25' } },
 	},
+	{ field: 'Page Size', value: 'NaN', parameters: { pageSize: NaN }, error: /^Page Size must be a whole number from 1 to 100000, not NaN$/ },
+	// Return All and the other switches: one checked reader (n8n coerces only fields it validates)
+	{
+		field: 'Return All',
+		value: 'expression → "false" (honours Limit)',
+		parameters: { returnAll: '={{ "false" }}', limit: 5 },
+		sends: { query: { pageSize: '100' } },
+		items: 5,
+	},
+	{
+		field: 'Return All',
+		value: 'expression → "true"',
+		parameters: { returnAll: '={{ "true" }}', limit: 5 },
+		moreItemsThan: 5,
+	},
+	{
+		field: 'Return All',
+		value: 'expression → "no"',
+		parameters: { returnAll: '={{ "no" }}' },
+		error: /^Return All must be true or false, not "no"/,
+	},
+	{
+		field: 'Return All',
+		value: 'expression → 0',
+		parameters: { returnAll: '={{ 0 }}' },
+		error: /^Return All must be true or false, not 0/,
+	},
+	{
+		field: 'Deduplicate',
+		value: 'expression → "yes"',
+		options: { deduplicate: '={{ "yes" }}' },
+		error: /^Deduplicate must be true or false, not "yes"/,
+	},
+	{
+		field: 'Format',
+		value: 'expression → "JSON"',
+		parameters: { format: '={{ "JSON" }}' },
+		error: /^Format must be "json" or "csv", not "JSON"/,
+	},
+	{ field: 'Export Deadline', value: '-1', options: { exportDeadline: -1 }, error: /^Export Deadline must be a whole number from 0/ },
+	{ field: 'Export Deadline', value: '0 (none)', options: { exportDeadline: 0 }, moreItemsThan: 5 },
 	// Limit
 	...['0', '-3', '2.5'].map((v) => ({
 		field: 'Limit',
@@ -107,6 +148,8 @@ const CASES = [
 	{ field: 'Start', value: '9e15 (out of range)', options: { start: 9e15 }, error: /^Start is not a date/ },
 	{ field: 'Start', value: '"2024-13-45"', options: { start: '2024-13-45' }, error: /^Start is not a date/ },
 	{ field: 'Start', value: 'expression → object', options: { start: '={{ { a: 1 } }}' }, error: /Start/ },
+	{ field: 'Start', value: 'expression → 1700000000 (seconds)', options: { start: '={{ 1700000000 }}' }, error: /^Start looks like seconds \(1700000000\)/ },
+	{ field: 'End', value: '"1700000000" (seconds as text)', options: { end: '1700000000' }, error: /^End looks like seconds/ },
 	{ field: 'End', value: '"soon"', options: { end: 'soon' }, error: /^End is not a date/ },
 	{ field: 'End', value: '1.5', options: { end: 1.5 }, error: /^End is not a date/ },
 	{
@@ -287,6 +330,8 @@ describe.each(['accounts', 'users'])('bad input to the %s export, through the n8
 			for (const [key, value] of Object.entries(c.sends?.query ?? {})) expect(request.query[key]).toBe(value);
 		}
 		if (c.sends?.datasetId) expect(result.items).toHaveLength(3);
+		if (c.items !== undefined) expect(result.items).toHaveLength(c.items);
+		if (c.moreItemsThan !== undefined) expect(result.items.length).toBeGreaterThan(c.moreItemsThan);
 	});
 });
 

@@ -111,6 +111,18 @@ describe('no fragment of the key pair reaches the stored execution', () => {
 		expect(leaks(result)).toEqual([]);
 	});
 
+	test.each(['csv', 'json'])('a %s page whose Content-Type echoes the Basic token (any case)', async (format) => {
+		for (const contentType of [`text/html; Basic ${TOKEN}`, `text/html+${TOKEN}`, `TEXT/HTML+${TOKEN.toUpperCase()}`]) {
+			const result = await exportFrom(() => ({ kind: 'body', body: 'x', contentType }), { format, returnAll: false, limit: 10 });
+			expect(result.error?.message).toMatch(/^Evergage answered page 0 with text\/html/);
+			expect(leaks(result)).toEqual([]);
+			// Nor in any case: a lowercased token is still the token.
+			const lowered = Object.fromEntries(Object.entries(FORMS).map(([name, form]) => [name, form.toLowerCase()]));
+			const text = auditText(result.items, result.error, result.run).toLowerCase();
+			expect(fragmentHits(text, lowered, KEY_PAIR.apiKeyId.toLowerCase())).toEqual([]);
+		}
+	});
+
 	test('a redirect whose Location carries the URL-encoded Basic token', async () => {
 		const result = await exportFrom(() => ({
 			kind: 'status',
@@ -213,6 +225,30 @@ describe('CSV files are the export, exactly', () => {
 		);
 		expect(result.status).toBe('error');
 		expect(result.error?.message).toMatch(/Page 1 of the CSV export starts with a different header row/);
+	});
+
+	test('a one-column export with empty values: paged and whole give the same file', async () => {
+		const body = 'email\r\na@x\r\n\r\nb@x\r\n';
+		const whole = await exportFrom((p) => csv(p === 0 ? body : 'email\r\n'), { format: 'csv', returnAll: true, pageSize: 5 });
+		const paged = await exportFrom((p) => csv(p === 0 ? body : 'email\r\n'), {
+			format: 'csv', returnAll: false, limit: 100, pageSize: 5,
+		});
+		expect([whole.status, paged.status]).toEqual(['success', 'success']);
+		const wholeFile = (await whole.readBinary(whole.items[0].binary.data)).toString('utf8');
+		const pagedFile = (await paged.readBinary(paged.items[0].binary.data)).toString('utf8');
+		expect(wholeFile).toBe(body);
+		expect(pagedFile).toBe(body);
+		expect(paged.items[0].json.rows).toBe(3);
+	});
+
+	test('an unescaped quote is a malformed page: a data error naming it, not retried', async () => {
+		const result = await exportFrom((p) => csv(p === 0 ? `${header}ab"c,1,2\r\n` : header), {
+			format: 'csv', returnAll: false, limit: 100, pageSize: 2,
+		});
+		expect(result.status).toBe('error');
+		expect(result.error?.message).toBe('Evergage sent page 0 as malformed CSV: a quote inside an unquoted field (row 2)');
+		expect(result.error?.description).not.toMatch(/busy or unreachable/);
+		expect(result.requests).toBe(1);
 	});
 
 	test('pages reach n8n\'s binary data as a stream, never joined into one string', async () => {

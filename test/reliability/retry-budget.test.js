@@ -33,11 +33,11 @@ describe('a permanently failing server ends the run with a clear error within th
 
 	/** @type {Array<[string, import('../support/standin').Fault, RegExp]>} */
 	const cases = [
-		['503 on every attempt', { kind: 'status', status: 503 }, /still answered 503 after 4 attempts/],
+		['503 on every attempt', { kind: 'status', status: 503 }, /^Evergage still answered 503 after 4 attempts at page 0 of the accounts export$/],
 		['429 without Retry-After', { kind: 'status', status: 429 }, /rate limited the export \(429\) after 4 attempts/],
 		['429 with Retry-After 0', { kind: 'status', status: 429, retryAfter: '0' }, /after 4 attempts/],
 		['reset mid-body every time', { kind: 'reset' }, /connection|dropped/i],
-		['stalled every time', { kind: 'stall' }, /did not answer within 150 ms after 4 attempts/],
+		['stalled every time', { kind: 'stall' }, /sent nothing for 150 ms after 4 attempts at page 0 of the accounts export/],
 		[
 			'slower than the timeout every time',
 			{ kind: 'slow', delayMs: 2000 },

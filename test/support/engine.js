@@ -23,7 +23,7 @@ process.env.N8N_DIAGNOSTICS_ENABLED ??= 'false';
 
 // The DI container n8n-core itself registers its services in (it may ship its own copy).
 const { Container } = require(require.resolve('@n8n/di', { paths: [require.resolve('n8n-core')] }));
-const { BinaryDataService, ExecutionLifecycleHooks, PollContext, WorkflowExecute } = require('n8n-core');
+const { BinaryDataService, ExecutionLifecycleHooks, PollContext, PollTriggerExecutor, WorkflowExecute } = require('n8n-core');
 const { ICredentialsHelper, Workflow } = require('n8n-workflow');
 
 const PACKAGE = 'n8n-nodes-evergage';
@@ -248,16 +248,22 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 		return await runChain({ ...rest, nodes: [{ name: 'Export', type, typeVersion, parameters, credentials, continueOnFail }] });
 	}
 
+	let pollers = 0;
 	/**
-	 * A poll trigger as n8n runs it: each `poll()` calls the node's poll with a real PollContext of
-	 * n8n-core over one long-lived workflow, whose static data stays in memory between polls. What n8n
-	 * would have stored is `saved`: after a poll that emits (static data), or after every successful
-	 * poll with `durable` (n8n's durable poll cursors). `restart()` goes back to what was stored.
-	 * "Fetch Test Event" is `poll({ mode: 'manual' })`: n8n stores nothing then.
+	 * A poll trigger as n8n runs it: each `poll()` is one tick of n8n-core's own PollTriggerExecutor
+	 * with a real PollContext over one long-lived workflow, whose static data stays in memory between
+	 * polls. What the tick emits is `items`; an error the tick hands to n8n (which n8n turns into an
+	 * error execution) is `error`. What n8n would have stored is `saved`: after a poll that emits
+	 * (static data), or after every successful poll with `durable` (n8n's durable poll cursors).
+	 * `restart()` goes back to what was stored. "Fetch Test Event" is `poll({ mode: 'manual' })`: n8n
+	 * stores nothing then, and its error is thrown to the editor (here: returned as `error`).
+	 * `pollBudgetMs` is what n8n 2.x tells a poll it may spend (`getPollBudgetMs`); `beforeCredentials`
+	 * runs inside each poll's credential read (a stand-in for an n8n that hangs there).
 	 * @param {{ type: string, parameters: Record<string, unknown>, credentials: Record<string, Record<string, unknown>>,
-	 *   durable?: boolean, timezone?: string, typeVersion?: number }} options
+	 *   durable?: boolean, timezone?: string, pollBudgetMs?: number, beforeCredentials?: () => Promise<void>,
+	 *   typeVersion?: number }} options
 	 */
-	function createPoller({ type, parameters, credentials, durable = false, timezone = 'UTC', typeVersion = 1 }) {
+	function createPoller({ type, parameters, credentials, durable = false, timezone = 'UTC', pollBudgetMs, beforeCredentials, typeVersion = 1 }) {
 		/** @type {import('n8n-workflow').INode} */
 		const node = {
 			id: 'trigger-0',
@@ -270,9 +276,11 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 		};
 		const copy = (data) => JSON.parse(JSON.stringify(data));
 		let saved = {};
+		// One workflow per poller, as in n8n: a trigger keeps apart what each workflow's polls do.
+		const workflowId = `poll-test-${++pollers}`;
 		const open = () =>
 			new Workflow({
-				id: 'poll-test',
+				id: workflowId,
 				name: 'poll test',
 				nodes: [node],
 				connections: {},
@@ -283,21 +291,58 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 			});
 		let workflow = open();
 		const hooks = new ExecutionLifecycleHooks('trigger', 'execution-1', {
-			id: 'poll-test', name: 'poll test', nodes: [node], connections: {}, active: true,
+			id: workflowId, name: 'poll test', nodes: [node], connections: {}, active: true,
 			activeVersionId: null, isArchived: false, createdAt: new Date(), updatedAt: new Date(),
 		});
 		const nodeState = () => copy(workflow.getStaticData('node', node));
+		const additionalData = () => {
+			const data = additionalDataFor(credentials, hooks);
+			if (beforeCredentials) {
+				const helper = data.credentialsHelper;
+				const getDecrypted = helper.getDecrypted.bind(helper);
+				helper.getDecrypted = async (...args) => {
+					await beforeCredentials();
+					return await getDecrypted(...args);
+				};
+			}
+			return data;
+		};
 
 		/** @param {{ mode?: 'trigger' | 'manual' }} [options] */
 		async function poll({ mode = 'trigger' } = {}) {
-			const context = new PollContext(workflow, node, /** @type {any} */ (additionalDataFor(credentials, hooks)), mode, 'activate');
+			/** @type {any[][]} */
+			const emitted = [];
+			/** @type {Array<Error & { description?: string }>} */
+			const errors = [];
+			const opened = workflow;
+			// As n8n: static data is saved when a poll emits; with durable cursors, also when the tick
+			// commits the cursor of a poll that emitted nothing. A poll of a workflow since reopened
+			// (a restart) stores nothing.
+			const store = () => {
+				if (mode !== 'manual' && opened === workflow) saved = copy(opened.staticData);
+			};
+			const context = new PollContext(
+				opened, node, /** @type {any} */ (additionalData()), mode, 'activate',
+				(data) => {
+					emitted.push(data);
+					store();
+				},
+				(error) => errors.push(error),
+				async () => {
+					if (durable) store();
+				},
+				undefined, undefined,
+				pollBudgetMs === undefined ? undefined : () => pollBudgetMs,
+			);
+			const tick = Container.get(PollTriggerExecutor).create(opened, node, context, () => true);
 			try {
-				const output = await nodeTypes.getByNameAndVersion(type, typeVersion).poll.call(context);
-				if (mode !== 'manual' && (output !== null || durable)) saved = copy(workflow.staticData);
-				return { items: output === null ? null : output[0].map((item) => item.json), error: undefined };
+				// "Fetch Test Event" is a testing tick: n8n throws its error to the editor.
+				await tick(mode === 'manual');
 			} catch (error) {
-				return { items: null, error };
+				errors.push(error);
 			}
+			const output = emitted.length > 0 ? emitted[emitted.length - 1] : null;
+			return { items: output === null ? null : output[0].map((item) => item.json), error: errors[errors.length - 1] };
 		}
 
 		return {

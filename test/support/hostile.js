@@ -17,6 +17,11 @@
 
 /**
  * @typedef {{ page: number, kind: 'body400' | 'body500' | 'location' | 'json200' | 'header', form: number, padding: number }} Echo
+ * @typedef {{ page: number, kind: 'trickle' | 'speedup' | 'slowdown' | 'wave' | 'stall-mid', chunkBytes: number,
+ *   delayMs: number, attempts: number, at: number }} Tempo
+ *   When a page's body comes, for its first `attempts` attempts: `chunkBytes` at a time, with pauses of
+ *   `delayMs` (trickle), shrinking from it (speedup), growing towards 2 s (slowdown), alternating
+ *   bursts and pauses (wave), or stalled for good after the share `at` of its bytes (stall-mid).
  * @typedef {{
  *   format: 'json' | 'csv', pageSize: number, cap: number, total: number,
  *   paging: 'honest' | 'ignore' | 'rotate' | 'alternate' | 'endless',
@@ -30,6 +35,7 @@
  *   slowTailMs?: number,
  *   oversize?: { page: number, how: 'records' | 'bytes' } | null,
  *   transient?: { page: number, kind: '500' | 'reset' | 'truncate' } | null,
+ *   tempo?: Tempo | null, pad?: number,
  *   limit?: number, dedupe: boolean, concurrency: number,
  * }} Behaviour
  */
@@ -114,6 +120,10 @@ function pageBody(behaviour, page) {
 		const rows = records.map((record) => (change === 'added' ? `${csvRow(record)},1` : csvRow(record)));
 		text = [header, ...rows].map((line) => `${line}\r\n`).join('');
 	}
+	if (behaviour.format === 'json' && behaviour.pad) {
+		// Whitespace a JSON parser skips: a body long enough for its pace to matter.
+		text += ' '.repeat(behaviour.pad);
+	}
 	if (oversize === 'bytes') {
 		// Whitespace a JSON parser would skip and a CSV reader drop: only the size is wrong.
 		text += ' '.repeat(2 * 1024 * 1024);
@@ -183,6 +193,9 @@ function hostilePlan(behaviour, credentials) {
 		if (behaviour.stall && behaviour.stall.page === page && attempt === 1) {
 			return { kind: 'body', body: pageBody(behaviour, page), contentType, stallAfterBytes: 1 };
 		}
+		if (behaviour.tempo && behaviour.tempo.page === page && attempt <= behaviour.tempo.attempts) {
+			return tempoAnswer(behaviour.tempo, pageBody(behaviour, page), contentType);
+		}
 		const body = pageBody(behaviour, page);
 		// Slow only past the first empty page: a request the export does not need.
 		const pastTheEnd = page > 0 && servedPage(behaviour, page - 1).length === 0;
@@ -191,6 +204,20 @@ function hostilePlan(behaviour, credentials) {
 		}
 		return { kind: 'body', body, contentType, gzip: body.length > 4096 };
 	};
+}
+
+/** A page's whole body, sent at a tempo: the bytes are right, only their timing is hostile. */
+function tempoAnswer(tempo, body, contentType) {
+	const { kind, chunkBytes, delayMs } = tempo;
+	const pauses = {
+		trickle: () => delayMs,
+		speedup: (chunk) => Math.max(1, Math.round(delayMs * 0.8 ** chunk)),
+		slowdown: (chunk) => Math.min(2_000, Math.max(1, Math.round((delayMs / 50) * 1.3 ** chunk))),
+		wave: (chunk) => (chunk % 10 < 5 ? 1 : delayMs),
+		'stall-mid': () => 5,
+	};
+	const stallAfterBytes = kind === 'stall-mid' ? Math.max(1, Math.floor(tempo.at * Buffer.byteLength(body))) : undefined;
+	return { kind: 'body', body, contentType, chunkBytes, chunkDelayMs: pauses[kind], ...(stallAfterBytes ? { stallAfterBytes } : {}) };
 }
 
 /**
@@ -239,7 +266,9 @@ function mustSucceed(behaviour) {
 		!behaviour.badRecord &&
 		!behaviour.headerChange &&
 		!permanentEcho &&
-		!behaviour.oversize
+		!behaviour.oversize &&
+		// A page slow on more attempts than a retry budget can mend may fail, naming the clock's rule.
+		!(behaviour.tempo && behaviour.tempo.attempts > 2)
 	);
 }
 

@@ -60,6 +60,8 @@ function createTrigger(server, parameters, options = {}) {
 		durable: options.durable,
 		timezone: options.timezone,
 		typeVersion: options.typeVersion,
+		pollBudgetMs: options.pollBudgetMs,
+		beforeCredentials: options.beforeCredentials,
 	});
 }
 

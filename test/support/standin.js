@@ -812,7 +812,7 @@ async function writeChunks(res, chunks, waitFlush = false) {
  * gzip-encoded, in small chunks with pauses, or stalled for good after some bytes.
  * @param {http.ServerResponse} res
  * @param {{ status?: number, body: string | Buffer, contentType?: string, headers?: Record<string, string>,
- *   gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number }} fault
+ *   gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number | ((chunk: number) => number) }} fault
  * @param {(ms: number, res: http.ServerResponse) => Promise<boolean>} wait
  * @returns {Promise<void>}
  */
@@ -828,13 +828,16 @@ async function writeHostileBody(res, fault, wait) {
   if (stallAt === Infinity && !fault.chunkDelayMs) headers['Content-Length'] = body.length;
   res.writeHead(fault.status ?? 200, headers);
   const step = Math.max(1, fault.chunkBytes ?? 64 * 1024);
-  for (let at = 0; at < body.length; at += step) {
+  // A pause after each chunk: the same one, or one per chunk (a body that speeds up or slows down).
+  const pauseAfter = typeof fault.chunkDelayMs === 'function' ? fault.chunkDelayMs : () => Number(fault.chunkDelayMs ?? 0);
+  for (let at = 0, index = 0; at < body.length; at += step, index++) {
     if (res.destroyed) return;
     const chunk = body.subarray(at, Math.min(body.length, at + step, Math.max(at, stallAt)));
     if (chunk.length > 0 && !res.write(chunk)) await drainOrClose(res);
     // Stalled: the socket stays open until the client gives up or close() destroys it.
     if (at + step >= stallAt) return;
-    if (fault.chunkDelayMs && !(await wait(fault.chunkDelayMs, res))) return;
+    const pause = pauseAfter(index);
+    if (pause > 0 && !(await wait(pause, res))) return;
   }
   res.end();
 }
@@ -854,7 +857,7 @@ function closedPromise(res) {
  * @typedef {{ kind: 'status', status: number, retryAfter?: string | number, body?: string, contentType?: string,
  *     headers?: Record<string, string> }
  *   | { kind: 'body', status?: number, body: string | Buffer, contentType?: string, headers?: Record<string, string>,
- *     gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number }
+ *     gzip?: boolean, stallAfterBytes?: number, chunkBytes?: number, chunkDelayMs?: number | ((chunk: number) => number) }
  *   | { kind: 'reset' }
  *   | { kind: 'truncate', contentLength?: boolean }
  *   | { kind: 'slow', delayMs?: number }

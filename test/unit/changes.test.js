@@ -1,6 +1,7 @@
 // @ts-check
 'use strict';
 const {
+	boundSnapshot,
 	diffSnapshots,
 	loadSnapshot,
 	recordDigest,
@@ -41,6 +42,24 @@ describe('snapshots as kept in static data', () => {
 		expect(loadSnapshot(/** @type {any} */ (saved), 'scope')).toEqual({ names: [], present: 0, values: Buffer.alloc(0) });
 	});
 
+	test('the saved state is bounded in bytes: names gone are forgotten first, oldest first; then it does not fit', () => {
+		let snapshot = snapshotOf(['a', 'b', 'c', 'd', 'e'].map((n) => record(n.repeat(100))));
+		snapshot = diffSnapshots(snapshot, [record('e'.repeat(100))], ALL).next; // a..d gone, oldest first
+		const whole = boundSnapshot(snapshot, 'scope', 10_000);
+		expect(whole).toMatchObject({ fits: true, snapshot });
+		expect(whole.bytes).toBeGreaterThanOrEqual(savedSize(saveSnapshot(snapshot, 'scope')));
+		expect(whole.bytes).toBeLessThan(savedSize(saveSnapshot(snapshot, 'scope')) + 300);
+
+		const two = boundSnapshot(snapshot, 'scope', whole.bytes - 100);
+		expect(two.fits).toBe(true);
+		expect(two.snapshot.names.map((n) => n[0])).toEqual(['e', 'b', 'c', 'd']);
+		expect(loadSnapshot(JSON.parse(JSON.stringify(saveSnapshot(two.snapshot, 'scope'))), 'scope')?.present).toBe(1);
+
+		const none = boundSnapshot(snapshot, 'scope', 400);
+		expect(none).toMatchObject({ fits: true, snapshot: { names: ['e'.repeat(100)], present: 1 } });
+		expect(boundSnapshot(snapshot, 'scope', 300).fits).toBe(false);
+	});
+
 	test('about 29 bytes per record beside its name', () => {
 		const records = Array.from({ length: 1000 }, (_, i) => record(`acme-${String(i).padStart(6, '0')}`));
 		const bytes = savedSize(saveSnapshot(snapshotOf(records), 'scope'));
@@ -50,8 +69,19 @@ describe('snapshots as kept in static data', () => {
 });
 
 describe('the difference between two snapshots', () => {
-	test('records without a name cannot be followed', () => {
-		expect(trackedRecords([{ name: 'a' }, { name: '' }, { id: 1 }, { name: 7 }])).toEqual([{ name: 'a' }]);
+	test('records without a name cannot be followed; a numeric name is followed as text', () => {
+		expect(trackedRecords([{ name: 'a' }, { name: '' }, { id: 1 }, { name: 7 }, { name: NaN }, { name: true }])).toEqual([{ name: 'a' }, { name: 7 }]);
+		const before = snapshotOf([record(1001), record('b')]);
+		expect(before.names).toEqual(['1001', 'b']);
+		const { items, left } = diffSnapshots(before, [record('1001')], ALL);
+		expect(names(items)).toEqual(['left b']);
+		expect(left).toEqual([1]);
+	});
+
+	test('the records that left are counted whether Left is chosen or not', () => {
+		const before = snapshotOf([record('a'), record('b'), record('c')]);
+		const enteredOnly = { ...ALL, events: new Set(/** @type {const} */ (['entered'])) };
+		expect(diffSnapshots(before, [record('c'), record('d')], enteredOnly)).toMatchObject({ left: [0, 1], items: [{ event: 'entered', name: 'd' }] });
 	});
 
 	test('the digest does not depend on key order, at any depth', () => {

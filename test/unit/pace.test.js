@@ -1,6 +1,11 @@
 // @ts-check
 'use strict';
 const { ExportPace } = require('../../nodes/shared/pace');
+const { retryTiming } = require('../../nodes/shared/transport');
+
+/** Resolves with what `promise` gives, or 'still waiting' after `ms`. */
+const within = (promise, ms) =>
+	Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve('still waiting'), ms).unref())]);
 
 /** A pace on a clock the test moves. */
 function paced(ceiling) {
@@ -115,5 +120,33 @@ describe('slots and the gate', () => {
 		await pace.acquire();
 		expect(Date.now() - started).toBeGreaterThanOrEqual(280);
 		pace.release();
+	});
+
+	test.each([
+		['a day (86400 s)', 86_400_000],
+		['past the timer range (3000000 s)', 3_000_000_000],
+		['not a number', NaN],
+	])('a gate asked for %s holds no attempt longer than the longest Retry-After the door honours', async (_label, waitMs) => {
+		const saved = retryTiming.maxRetryAfterMs;
+		retryTiming.maxRetryAfterMs = 200;
+		const warnings = [];
+		const onWarning = (warning) => warnings.push(warning.name);
+		const stop = new AbortController();
+		process.on('warning', onWarning);
+		try {
+			const pace = new ExportPace(8);
+			const epoch = await pace.acquire();
+			pace.refused(/** @type {number} */ (epoch), waitMs);
+			pace.release();
+			const started = Date.now();
+			expect(typeof (await within(pace.acquire(stop.signal), 2_000))).toBe('number');
+			expect(Date.now() - started).toBeLessThan(1_000);
+			await new Promise((resolve) => setImmediate(resolve));
+			expect(warnings).toEqual([]);
+		} finally {
+			stop.abort();
+			retryTiming.maxRetryAfterMs = saved;
+			process.off('warning', onWarning);
+		}
 	});
 });

@@ -126,3 +126,22 @@ describe('readPageBody', () => {
 		expect((await readPageBody(chunks(bytes), 1000, 0)).text).toBe(bytes.toString('utf8'));
 	});
 });
+
+test('past its deadline the walk fails saying how far it got, and the page it waits for is aborted', async () => {
+	const aborted = [];
+	// Pages 0 and 1 answer at once; page 2 answers only when its request is aborted.
+	const fetch = (page, signal) =>
+		page < 2
+			? Promise.resolve({ content: [page], digest: String(page) })
+			: new Promise((_, reject) =>
+					signal.addEventListener('abort', () => {
+						aborted.push(page);
+						reject(new Error('stopped'));
+					}),
+				);
+	const started = Date.now();
+	const walk = collect(exportPages({ firstPage: 0, pageSize: 1, concurrency: 1, deadlineMs: 150 }, { ...source({ fetch }) }));
+	await expect(walk).rejects.toThrow('The export passed its deadline of 0.15 s after 2 pages (2 records), waiting for page 2');
+	expect(Date.now() - started).toBeLessThan(1_000);
+	expect(aborted).toEqual([2]);
+});

@@ -1,8 +1,8 @@
 // @ts-check
 'use strict';
 const { parseJsonPage, RecordCollector } = require('../../nodes/shared/records');
-const { splitCsvRows } = require('../../nodes/shared/csv');
-const { IncompleteBodyError } = require('../../nodes/shared/transport');
+const { CsvAssembler, splitCsvRows } = require('../../nodes/shared/csv');
+const { IncompleteBodyError, ServiceDataError } = require('../../nodes/shared/transport');
 
 describe('RecordCollector', () => {
 	const page = (...entries) => entries.map(([name, v]) => ({ name, v }));
@@ -103,12 +103,33 @@ describe('splitCsvRows', () => {
 			lineBreak: '\r\n',
 			bom: false,
 		});
-		expect(splitCsvRows('h\nx\n\ny')).toEqual({ rows: ['h', 'x', 'y'], fieldCounts: [1, 1, 1], lineBreak: '\n', bom: false });
+		expect(splitCsvRows('\nh\nx\n\ny\n')).toEqual({ rows: ['h', 'x', '', 'y'], fieldCounts: [1, 1, 1, 1], lineBreak: '\n', bom: false });
 	});
 
 	test('text that ends inside quotes, or in the middle of a row, is incomplete', () => {
 		expect(() => splitCsvRows('h\r\n"unfinished')).toThrow(IncompleteBodyError);
 		expect(() => splitCsvRows('a,b,c\r\n1,2,3\r\n4,5')).toThrow(IncompleteBodyError);
 		expect(splitCsvRows('a,b,c\r\n1,"x,y",3\r\n').rows).toHaveLength(2);
+		expect(splitCsvRows('a,b,c\r\n1,2,3\r\n\r\n').rows).toEqual(['a,b,c', '1,2,3', '']);
+	});
+
+	test('a quote where RFC 4180 allows none is a malformed page, naming page and row', () => {
+		expect(() => splitCsvRows('h,i\r\nab"c,1\r\n', 3)).toThrow(
+			new ServiceDataError('Evergage sent page 3 as malformed CSV: a quote inside an unquoted field (row 2)', ''),
+		);
+		expect(() => splitCsvRows('h,i\r\n"ab"c,1\r\n')).toThrow(/text after the closing quote of a field \(row 2\)/);
+		expect(() => splitCsvRows('h,i\r\n"ab"c,1\r\n')).toThrow(ServiceDataError);
+		expect(splitCsvRows('h,i\r\n"a""b",""\r\n').rows).toEqual(['h,i', '"a""b",""']);
+	});
+});
+
+describe('CsvAssembler', () => {
+	const assembler = () => new CsvAssembler((message) => new Error(message));
+
+	test('blank rows are records of a one-column export, and dropped from wider ones', () => {
+		const one = assembler();
+		expect(one.dataRows(splitCsvRows('email\r\na@x\r\n\r\nb@x'), 0)).toEqual(['a@x', '', 'b@x']);
+		const wide = assembler();
+		expect(wide.dataRows(splitCsvRows('a,b\r\n1,2\r\n\r\n3,4\r\n'), 0)).toEqual(['1,2', '3,4']);
 	});
 });

@@ -1,7 +1,9 @@
 // @ts-check
 'use strict';
 const { evergageOrigin } = require('../../nodes/shared/origin');
-const { backoffMs, retryAfterMs, retryTiming } = require('../../nodes/shared/transport');
+const { pageBodyLimit } = require('../../nodes/shared/pages');
+const { backoffMs, requestClock, requestDeadlineMs, retryAfterMs, retryTiming } = require('../../nodes/shared/transport');
+const { RequestClock } = require('../../nodes/shared/clock');
 
 const node = /** @type {import('n8n-workflow').INode} */ (/** @type {unknown} */ ({ name: 'Export' }));
 const origin = (credentials) => evergageOrigin(credentials, node);
@@ -63,5 +65,39 @@ describe('retry timing', () => {
 				expect(delay).toBeLessThanOrEqual(ceiling);
 			}
 		}
+	});
+});
+
+describe('the request clock', () => {
+	test('a request deadline is Timeout plus the page bound at 64 KiB/s', () => {
+		expect(requestClock).toEqual({ minBytesPerSecond: 1024, deadlineBytesPerSecond: 65536, tickMs: 1000 });
+		// The default Page Size of 1000: 35.25 MiB at most, so 564 s after the first 60.
+		expect(requestDeadlineMs(60_000, pageBodyLimit(1000))).toBe(60_000 + 564_000);
+		expect(requestDeadlineMs(60_000, pageBodyLimit(100))).toBe(60_000 + 114_000);
+	});
+
+	/** A clock with shortened rules, fed `chunks` bytes every `everyMs`; resolves with its verdict. */
+	async function verdictOf(timeoutMs, deadlineMs, bytes, everyMs, forMs) {
+		const saved = { ...requestClock };
+		Object.assign(requestClock, { tickMs: 20 });
+		const clock = new RequestClock(timeoutMs, deadlineMs, new AbortController().signal);
+		try {
+			clock.data(0);
+			for (let waited = 0; waited < forMs && !clock.signal.aborted; waited += everyMs) {
+				await new Promise((resolve) => setTimeout(resolve, everyMs));
+				clock.data(bytes);
+			}
+			return clock.verdict?.message ?? 'none';
+		} finally {
+			clock.stop();
+			Object.assign(requestClock, saved);
+		}
+	}
+
+	test('a rate below the minimum over a Timeout (silence included) and the deadline each end a request', async () => {
+		expect(await verdictOf(200, 10_000, 0, 50, 1_000)).toMatch(/^sent \d+ bytes\/s for 200 ms, below the minimum of 1 KiB\/s$/);
+		expect(await verdictOf(200, 10_000, 1, 20, 1_000)).toMatch(/below the minimum of 1 KiB\/s/);
+		expect(await verdictOf(200, 500, 1024, 20, 2_000)).toMatch(/^did not finish within the request deadline of 1 s/);
+		expect(await verdictOf(200, 10_000, 1024, 20, 600)).toBe('none');
 	});
 });
