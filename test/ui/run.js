@@ -83,7 +83,8 @@ async function main() {
 			const page = await E.signIn(browser, editor, { session });
 			try {
 				await run({ page, editor, workflow: async (nodes, options) => await createWorkflow(editor, E.workflowOf('new', name, nodes, options)), say });
-				const html = await page.content();
+				// A password field holds what the person typed into it (shown masked): the rest of the page may not.
+				const html = (await page.content()).replace(/<input\b[^>]*type="password"[^>]*>/g, (tag) => tag.replace(/\svalue="[^"]*"/, ''));
 				for (const secret of SECRETS) if (html.includes(secret)) throw new Error('the secret is on the page');
 				passed++;
 				console.log(`  ✓ ${name} (${seconds(Date.now() - started)})`);
