@@ -4,6 +4,7 @@
 // installed, a credential pointing at the local stand-in, headless Chromium; nothing is downloaded).
 //
 //   npm run screenshots [-- --skip-build]      writes docs/screenshots/*.png
+//   --action-node   only the Evergage action node's picture (evergage-actions.png)
 //
 // Needs the cached n8n 2.41.1 (bash test/e2e/install-n8n.sh --only 2) and `apt-get install chromium`.
 
@@ -101,6 +102,17 @@ async function lightTheme(browser, editor) {
 	await page.context().close();
 }
 
+/** The Evergage action node in the nodes panel: its resources and operations. */
+async function actionNode(browser, editor) {
+	const page = await E.signIn(browser, editor, { colorScheme: 'light' });
+	await E.openWorkflow(page, editor, SCRATCH_ID);
+	const panel = await E.searchNodesPanel(page, 'Evergage');
+	await page.locator('[data-test-id=node-creator-item-name]', { hasText: /^Evergage$/ }).click();
+	await page.waitForTimeout(800);
+	await save(panel, 'evergage-actions.png', { maxHeight: 600 });
+	await page.context().close();
+}
+
 /** The icon on the dark theme: n8n follows the system's colour scheme by default. */
 async function darkTheme(browser, editor) {
 	const page = await E.signIn(browser, editor, { colorScheme: 'dark' });
@@ -119,8 +131,11 @@ async function main() {
 	const browser = await E.launchChromium();
 	try {
 		fs.mkdirSync(OUT, { recursive: true });
-		await lightTheme(browser, editor);
-		await darkTheme(browser, editor);
+		if (!process.argv.includes('--action-node')) {
+			await lightTheme(browser, editor);
+			await darkTheme(browser, editor);
+		}
+		await actionNode(browser, editor);
 	} finally {
 		await browser.close();
 		await editor.stop();

@@ -6,11 +6,12 @@ const { EvergageApi } = require('../../credentials/EvergageApi.credentials');
 const { EvergageAccountExport } = require('../../nodes/EvergageAccountExport/EvergageAccountExport.node');
 const { EvergageUserExport } = require('../../nodes/EvergageUserExport/EvergageUserExport.node');
 const { EvergageTrigger } = require('../../nodes/EvergageTrigger/EvergageTrigger.node');
+const { Evergage } = require('../../nodes/Evergage/Evergage.node');
 const { createEngine, PACKAGE } = require('./engine');
 const standin = require('./standin');
 
 const engine = createEngine({
-	nodeClasses: [EvergageAccountExport, EvergageUserExport, EvergageTrigger],
+	nodeClasses: [EvergageAccountExport, EvergageUserExport, EvergageTrigger, Evergage],
 	credentialClasses: [EvergageApi],
 });
 
@@ -18,6 +19,7 @@ const EXPORT_NODE_TYPE = `${PACKAGE}.evergageAccountExport`;
 /** The export node of each entity: the suites that hold for both run once per entity. */
 const EXPORT_NODE_TYPES = { accounts: EXPORT_NODE_TYPE, users: `${PACKAGE}.evergageUserExport` };
 const TRIGGER_NODE_TYPE = `${PACKAGE}.evergageTrigger`;
+const ACTION_NODE_TYPE = `${PACKAGE}.evergage`;
 
 const { startStandin, expectedAccounts, expectedUsers, DEFAULT_CREDENTIALS, SEGMENTS } = standin;
 
@@ -51,6 +53,18 @@ async function runExport(server, parameters, options = {}) {
 	});
 }
 
+/** The action node (Evergage: events, users) once, on `input` items, with the stand-in's credentials. */
+async function runAction(server, parameters, options = {}) {
+	return await engine.runNode({
+		type: ACTION_NODE_TYPE,
+		parameters,
+		credentials: options.credentials ?? credentialsFor(server),
+		input: options.input,
+		continueOnFail: options.continueOnFail,
+		onStart: options.onStart,
+	});
+}
+
 /** The trigger on the stand-in, polled by hand (see createPoller in engine.js). */
 function createTrigger(server, parameters, options = {}) {
 	return engine.createPoller({
@@ -68,6 +82,8 @@ function createTrigger(server, parameters, options = {}) {
 module.exports = {
 	engine,
 	TRIGGER_NODE_TYPE,
+	ACTION_NODE_TYPE,
+	runAction,
 	createTrigger,
 	EXPORT_NODE_TYPE,
 	EXPORT_NODE_TYPES,
