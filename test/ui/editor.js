@@ -165,7 +165,8 @@ async function searchNodesPanel(page, text) {
 	await page.waitForSelector('[data-test-id=node-creator-search-bar]');
 	await page.keyboard.type(text);
 	await page.waitForSelector('[data-test-id=node-creator-item-name]');
-	return page.locator('aside').filter({ has: page.locator('[data-test-id=nodes-list-header]') });
+	// The last one: while a view slides in, the one sliding out is still there.
+	return page.locator('aside').filter({ has: page.locator('[data-test-id=nodes-list-header]') }).last();
 }
 
 /**
