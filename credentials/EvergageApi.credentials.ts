@@ -1,5 +1,5 @@
 import type {
-	IAuthenticateGeneric,
+	IAuthenticate,
 	Icon,
 	ICredentialTestRequest,
 	ICredentialType,
@@ -123,15 +123,18 @@ export class EvergageApi implements ICredentialType {
 		},
 	];
 
-	authenticate: IAuthenticateGeneric = {
-		type: 'generic',
-		properties: {
-			auth: {
-				username: '={{$credentials.apiKeyId}}',
-				password: '={{$credentials.apiSecretKey}}',
-			},
+	/**
+	 * Basic auth with the key pair, applied by n8n to every request. A function, not a generic block of
+	 * `{{ $credentials.… }}` expressions: n8n 2.x evaluates those in its expression sandbox for every
+	 * request, about 6 ms of CPU each time, a hundred times in an export of 100k records.
+	 */
+	authenticate: IAuthenticate = async (credentials, requestOptions) => ({
+		...requestOptions,
+		auth: {
+			username: String(credentials.apiKeyId ?? ''),
+			password: String(credentials.apiSecretKey ?? ''),
 		},
-	};
+	});
 
 	test: ICredentialTestRequest = {
 		request: {

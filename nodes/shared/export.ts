@@ -3,13 +3,13 @@ import type { IBinaryData, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import type { CsvPage } from './csv';
 import { chunkStream, CsvAssembler, splitCsvRows } from './csv';
 import { datesOutputOf, formatItemDates } from './dates';
-import { ExportPace } from './pace';
 import type { PageSource } from './pages';
 import {
 	deadlineFailure,
 	exportDeadline,
 	exportPages,
 	formatBytes,
+	openingPace,
 	pageBodyLimit,
 	readPageBody,
 } from './pages';
@@ -57,7 +57,7 @@ function walkPages<P>(
 	source: Pick<PageSource<P>, 'size' | 'take' | 'stillWanted'>,
 ): AsyncGenerator<P> {
 	const maxBytes = pageBodyLimit(run.parameters.paging.pageSize);
-	const pace = new ExportPace(run.parameters.paging.concurrency);
+	const pace = openingPace(run.parameters.paging);
 	return exportPages<P>(
 		run.parameters.paging,
 		{

@@ -139,7 +139,7 @@ export function exportFields(entity: ExportEntity): INodeProperties[] {
 					typeOptions: { minValue: 1, maxValue: MAX_CONCURRENCY },
 					default: DEFAULT_CONCURRENCY,
 					description:
-						'The most pages requested at once. The node starts with 2, asks more at once while that makes the export faster, and fewer when the service answers 429 or 5xx. Lower it to spare a busy service; 1 asks one page at a time.',
+						'The most pages requested at once. The node starts with this many, and asks fewer when the service answers 429 or 5xx. Lower it to spare a busy service; 1 asks one page at a time.',
 				},
 				{
 					displayName: 'Put Output File in Field',

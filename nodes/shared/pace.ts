@@ -7,8 +7,9 @@ import { sleepUnlessAborted } from './wait';
  * in flight; the door takes a slot for each attempt and gives it back when the answer is in.
  *
  * Additive increase, multiplicative decrease, as TCP and AWS's adaptive retry mode do:
- * - the window starts small and doubles each round (a window's worth of pages) while pages per
- *   second rise, up to the ceiling (Max Parallel Requests);
+ * - the window opens at `opening` (an export opens at the ceiling, see pages.ts) and, below the
+ *   ceiling, doubles each round (a window's worth of pages) while pages per second rise, up to the
+ *   ceiling (Max Parallel Requests);
  * - a 429 or a 5xx halves it, once for all the attempts sent at that window;
  * - once steady, it probes one more after a quiet stretch, and keeps it only if pages per second rise
  *   and the service does not refuse; a refused or useless probe doubles the next stretch. So a
@@ -47,8 +48,9 @@ export class ExportPace {
 	constructor(
 		readonly ceiling: number,
 		private readonly now: () => number = Date.now,
+		opening = START_WINDOW,
 	) {
-		this.current = Math.max(1, Math.min(ceiling, START_WINDOW));
+		this.current = Math.max(1, Math.min(ceiling, opening));
 		this.roundStartedAt = now();
 	}
 

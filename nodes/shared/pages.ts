@@ -7,14 +7,20 @@ import { ServiceDataError } from './body';
 import { anySignal } from './wait';
 
 /**
- * The walk through an export: pages in order, after the first as many at a time as the export's
- * pace allows (never more than `concurrency`, see pace.ts), and the rules that make it end whatever
- * the service sends.
+ * The walk through an export: pages in order, as many at a time as the export's pace allows (never
+ * more than `concurrency`, see pace.ts), and the rules that make it end whatever the service sends.
+ *
+ * The walk opens at the ceiling: nothing is known of the export's size, and a first page sent alone
+ * costs a round trip (three on a new TLS connection) that the export never wins back. A refused
+ * export (401, 403, 404) therefore costs at most `concurrency` requests, once: each gets the same
+ * final answer and none is retried. A one-page export costs up to `concurrency` requests.
  *
  * Only an empty page ends an export normally: the service may cap the page size, so a short page
- * proves nothing. Past the end, at most `concurrency - 1` extra pages are asked for, and they are
- * aborted as soon as the walk ends. With a limit, no request is started that full pages already in
- * flight would make useless, so Limit N costs ⌈N / pageSize⌉ requests when pages come back full.
+ * proves nothing. It does say the end is near, though: after a page shorter than the pages before
+ * it (or than Page Size, for the first), no new page is started until the next one is in. Past the
+ * end, at most `concurrency - 1` extra pages are asked for, and they are aborted as soon as the walk
+ * ends. With a limit, no request is started that full pages already in flight would make useless,
+ * so Limit N costs ⌈N / pageSize⌉ requests when pages come back full.
  *
  * A service that does not really page would make the walk endless, so the walk also fails:
  * - on a page whose body is byte for byte one it sent before (by digest, never by samples);
@@ -84,10 +90,15 @@ export function deadlineFailure(
 const NOT_PAGING =
 	'The service does not seem to page this export, so it would never end. Nothing was output for this item. Try another Page Size, or contact Salesforce support if it persists.';
 
+/** The pace of a new export: its whole window opens at once. */
+export function openingPace(plan: PagePlan): ExportPace {
+	return new ExportPace(plan.concurrency, Date.now, plan.concurrency);
+}
+
 export async function* exportPages<P>(
 	plan: PagePlan,
 	source: PageSource<P>,
-	pace = new ExportPace(plan.concurrency),
+	pace = openingPace(plan),
 ): AsyncGenerator<P> {
 	const stop = new AbortController();
 	const deadline = exportDeadline(plan.deadlineMs);
@@ -98,6 +109,8 @@ export async function* exportPages<P>(
 	let recordsRead = 0;
 	let distinct = 0;
 	let staleRun = { pages: 0, records: 0 };
+	let largestPage = plan.pageSize;
+	let endNear = false;
 	const digests = new Map<string, number>();
 
 	const worthStarting = () => source.stillWanted() - inFlight.length * plan.pageSize > 0;
@@ -121,8 +134,7 @@ export async function* exportPages<P>(
 	try {
 		while (true) {
 			if (deadline?.aborted) throw pastDeadline();
-			// The first page goes alone: a refused request (401, 404…) or a one-page export costs one request.
-			const window = pagesRead === 0 ? 1 : pace.window;
+			const window = endNear ? 1 : pace.window;
 			while (
 				inFlight.length < window &&
 				pagesRead + inFlight.length < walkBounds.maxPages &&
@@ -168,6 +180,8 @@ export async function* exportPages<P>(
 					`Stopped at page ${index}. Nothing was output for this item. Narrow the export with a Filter or Start and End, or set a Limit.`,
 				);
 			}
+			endNear = size < largestPage;
+			largestPage = pagesRead === 1 ? size : Math.max(largestPage, size);
 			pace.pageDone();
 			const added = source.take?.(content, index);
 			if (added !== undefined) {

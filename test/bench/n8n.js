@@ -23,6 +23,7 @@ const EXECUTE_TIMEOUT_MS = 15 * 60_000;
 const WORKFLOWS = {
 	'n8n-node-json': { id: 'benchNodeJson001', node: 'Evergage Account Export' },
 	'n8n-http-json': { id: 'benchHttpJson001', node: 'HTTP Request' },
+	'n8n-user-json': { id: 'benchUserJson001', node: 'Evergage User Export' },
 };
 
 /** @param {string} name @param {object} node */
@@ -86,6 +87,14 @@ async function prepareN8n({ url, pageSize, log, nodeOptions = {} }) {
 		parameters: httpRequestParameters(url, pageSize),
 		credentials: { httpBasicAuth: { id: credentials[1].id, name: credentials[1].name } },
 	});
+	const userWorkflow = workflow(WORKFLOWS['n8n-user-json'].id, 'bench: the User Export node, defaults, Return All', {
+		name: WORKFLOWS['n8n-user-json'].node,
+		type: L.USER_NODE_TYPE,
+		typeVersion: 1,
+		parameters: { datasetId: 'engage', format: 'json', returnAll: true, pageSize, options: nodeOptions },
+		credentials: { evergageApi: { id: credentials[0].id, name: credentials[0].name } },
+	});
+	fs.writeFileSync(path.join(wfDir, 'user.json'), JSON.stringify(userWorkflow));
 	fs.writeFileSync(path.join(wfDir, 'node.json'), JSON.stringify(nodeWorkflow));
 	fs.writeFileSync(path.join(wfDir, 'http.json'), JSON.stringify(httpWorkflow));
 	r = await L.n8nCli(inst, userFolder, ['import:workflow', '--separate', `--input=${wfDir}`]);

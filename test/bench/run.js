@@ -10,6 +10,7 @@
  *            --no-csv --sizes 100000,1000000 --latencies 0,50 --reps 100000:3,1000000:2
  *            --concurrency N (Max Parallel Requests; default: the node's) --dist DIR --csv-size N
  *            --rate-limit N (0: none) --out FILE --variants a,b --extra-concurrency N
+ *            --no-network (without test/bench/network.js: HTTPS with round trips, run after the rest)
  *
  * Every measured run is its own child process: test/bench/variant.js for the engine variants (fresh
  * heap, own RSS baseline, wall time of the export only) and `n8n execute` of a real n8n 2.x for the
@@ -23,17 +24,14 @@
  * latency ÷ the node's ceiling of requests in flight): no client does less work, and none that keeps
  * to the ceiling waits less.
  */
-const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
+const { defaultCeiling, ensureN8n, log, median, runVariant, startStandin, N8N_VERSION } = require('./processes');
+
 const PROJECT = path.resolve(__dirname, '../..');
-const STANDIN = path.join(PROJECT, 'test/support/standin.js');
 const RESULTS = path.join(__dirname, 'results');
-const N8N_VERSION = '2.41.1';
-const CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'n8n-nodes-evergage');
-const CHILD_TIMEOUT_MS = 15 * 60_000;
 
 function parseArgs(argv) {
 	const args = {
@@ -52,6 +50,7 @@ function parseArgs(argv) {
 		variants: undefined,
 		extraConcurrency: 0,
 		rateLimit: 4,
+		network: true,
 	};
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
@@ -79,6 +78,7 @@ function parseArgs(argv) {
 		else if (arg === '--variants') args.variants = value().split(',');
 		else if (arg === '--extra-concurrency') args.extraConcurrency = Number(value());
 		else if (arg === '--rate-limit') args.rateLimit = Number(value());
+		else if (arg === '--no-network') args.network = false;
 		else throw new Error(`unknown argument ${arg} (see the header of ${__filename})`);
 	}
 	if (args.quick) {
@@ -89,110 +89,6 @@ function parseArgs(argv) {
 	if (!args.n8n) args.realN8n = false;
 	return args;
 }
-
-const log = (...parts) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${parts.join(' ')}\n`);
-
-/** The cached n8n 2.x install (n8n-nodes-base inside); built by the e2e installer when absent. */
-async function ensureN8n() {
-	const dir = path.join(CACHE, `n8n-${N8N_VERSION}`);
-	const ready = () =>
-		fs.existsSync(path.join(dir, '.complete')) &&
-		fs.existsSync(path.join(dir, 'node_modules/n8n-nodes-base/dist/nodes/HttpRequest/HttpRequest.node.js'));
-	if (ready()) return dir;
-	const installing = () =>
-		fs.existsSync(CACHE) && fs.readdirSync(CACHE).some((name) => name.startsWith(`.tmp-n8n-${N8N_VERSION}.`));
-	if (installing()) {
-		log(`another process is installing n8n ${N8N_VERSION} into ${CACHE}; waiting (up to 20 min)`);
-		for (let waited = 0; waited < 20 * 60 && installing() && !ready(); waited += 10) {
-			await new Promise((resolve) => setTimeout(resolve, 10_000));
-		}
-		if (ready()) return dir;
-	}
-	log(`installing n8n ${N8N_VERSION} (cached for later runs): bash test/e2e/install-n8n.sh --only 2`);
-	const result = spawnSync('bash', [path.join(PROJECT, 'test/e2e/install-n8n.sh'), '--only', '2'], {
-		stdio: ['ignore', 'inherit', 'inherit'],
-		timeout: 30 * 60_000,
-	});
-	if (result.status !== 0 || !ready()) throw new Error('could not install n8n; run with --no-n8n to skip the HTTP Request variant');
-	return dir;
-}
-
-/** A stand-in server in its own process, on `port` (0: any). */
-async function startStandin(port, count, latencyMs, extraArgs = []) {
-	const child = spawn(
-		process.execPath,
-		[STANDIN, '--port', String(port), '--count', String(count), '--user-count', String(count), '--latency-ms', String(latencyMs), ...extraArgs],
-		{ stdio: ['ignore', 'pipe', 'inherit'] },
-	);
-	const url = await new Promise((resolve, reject) => {
-		let text = '';
-		const timer = setTimeout(() => reject(new Error('stand-in did not start')), 30_000);
-		child.stdout.on('data', (chunk) => {
-			text += chunk;
-			const line = text.split('\n').find((l) => l.trim().startsWith('{'));
-			if (line) {
-				clearTimeout(timer);
-				resolve(JSON.parse(line).url);
-			}
-		});
-		child.once('exit', (code) => reject(new Error(`stand-in exited ${code}`)));
-	});
-	const exited = new Promise((resolve) => child.once('exit', resolve));
-	return {
-		url,
-		reset: async () => {
-			await fetch(`${url}/__standin/reset`, { method: 'POST' });
-		},
-		stats: async () => await (await fetch(`${url}/__standin/stats`)).json(),
-		/** A few untimed pages first, so that the server's JIT warm-up is charged to no variant. */
-		warmUp: async (pages, pageSize) => {
-			const authorization = `Basic ${Buffer.from('demo-key:demo-secret').toString('base64')}`;
-			for (let page = 0; page < Math.min(pages, 30); page++) {
-				const response = await fetch(`${url}/api/dataset/engage/accounts.json?pageSize=${pageSize}&page=${page}`, {
-					headers: { authorization },
-				});
-				await response.arrayBuffer();
-			}
-		},
-		/** Stopped and gone, so that the next stand-in can take the port. */
-		stop: async () => {
-			child.kill('SIGTERM');
-			await exited;
-		},
-	};
-}
-
-function runVariant(spec) {
-	return new Promise((resolve, reject) => {
-		const child = spawn(
-			process.execPath,
-			['--expose-gc', '--max-old-space-size=8192', path.join(__dirname, 'variant.js'), JSON.stringify(spec)],
-			{ stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, N8N_LOG_LEVEL: 'error' } },
-		);
-		let out = '';
-		let err = '';
-		child.stdout.on('data', (chunk) => (out += chunk));
-		child.stderr.on('data', (chunk) => (err += chunk));
-		const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-		child.on('exit', (code) => {
-			clearTimeout(timer);
-			const line = out.trim().split('\n').pop() ?? '';
-			try {
-				const result = JSON.parse(line);
-				if (result.error) reject(new Error(`${spec.variant}: ${result.error}`));
-				else resolve(result);
-			} catch {
-				reject(new Error(`${spec.variant} exited ${code}: ${err.slice(-2000)}`));
-			}
-		});
-	});
-}
-
-const median = (values) => {
-	const sorted = [...values].sort((a, b) => a - b);
-	const mid = Math.floor(sorted.length / 2);
-	return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /** A run this long is bound by the service's latency, not by the machine: once is enough. */
 const LONG_RUN_MS = 30_000;
@@ -391,15 +287,6 @@ function verdicts(scenarios, floorCpu, csv, limited, pageSize, ceiling) {
 	return lines.join('\n');
 }
 
-/** The node's default ceiling of requests in flight, read from the build's field definitions. */
-function defaultCeiling(dist) {
-	const { EvergageAccountExport } = require(path.join(PROJECT, 'index.js')).loadBuild(dist);
-	const options = new EvergageAccountExport().description.properties.find((p) => p.name === 'options');
-	const field = options?.options?.find((o) => o.name === 'concurrency');
-	if (typeof field?.default !== 'number') throw new Error('no default for the concurrency option in the build');
-	return field.default;
-}
-
 async function main() {
 	const args = parseArgs(process.argv.slice(2));
 	const started = Date.now();
@@ -511,6 +398,13 @@ async function main() {
 	fs.writeFileSync(out, report);
 	fs.writeFileSync(out.replace(/\.md$/, '.json'), JSON.stringify({ machine, command, args, ceiling, floorCpu, startLoad, endLoad, minutes, scenarios, limited, csv }, null, 2));
 	process.stdout.write(`${report}\nwritten to ${path.relative(PROJECT, out)}\n`);
+	// Then the same node over HTTPS with round trips, in the real n8n (test/bench/network.js).
+	if (args.network && args.realN8n) {
+		const network = require('child_process').spawnSync(process.execPath, [path.join(__dirname, 'network.js'), ...(args.quick ? ['--quick'] : [])], {
+			stdio: 'inherit',
+		});
+		if (network.status !== 0) throw new Error(`test/bench/network.js exited ${network.status}`);
+	}
 }
 
 main().catch((error) => {

@@ -23,6 +23,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const L = require('./lib');
+const T = require('./tls');
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
@@ -49,6 +50,9 @@ const STANDIN_MAX_PAGE = 7; // server-side cap, below the node's pageSize (20) i
 const STANDIN_REPEATS = 6; // accounts that appear again later in the export (the last copy is current)
 const OK_CRED = { id: 'e2eEvgCredOk0001', name: 'Evergage e2e' };
 const BAD_CRED = { id: 'e2eEvgCredBad001', name: 'Evergage e2e (wrong secret)' };
+const TLS_CRED = { id: 'e2eEvgCredTls001', name: 'Evergage e2e (HTTPS, round trips)' };
+/** The run's certificate (made in main, before any n8n starts). */
+let runCertificate;
 
 // ---------------------------------------------------------------------------------------------
 // tiny harness
@@ -220,6 +224,8 @@ async function runVersion(version, tarball) {
 				'--count', String(STANDIN_COUNT), '--max-page-size', String(STANDIN_MAX_PAGE), '--repeats', String(STANDIN_REPEATS),
 			]);
 	});
+	// the same stand-in behind HTTPS and round trips, for the cases that count connections
+	const net = await T.startHttpsNetwork(si, runCertificate);
 	try {
 		await phase(`${tag} install tarball`, () =>
 			L.installTarball(inst, userFolder, tarball, { mode: flag('--npm-install') ? 'npm' : 'screen' }),
@@ -229,6 +235,7 @@ async function runVersion(version, tarball) {
 			const creds = [
 				{ ...OK_CRED, type: L.CREDENTIAL_TYPE, data: { accountName: 'demo', instance: 'us-1', apiKeyId: KEY_ID, apiSecretKey: SECRET, baseUrl: si.url } },
 				{ ...BAD_CRED, type: L.CREDENTIAL_TYPE, data: { accountName: 'demo', instance: 'us-1', apiKeyId: KEY_ID, apiSecretKey: BAD_SECRET, baseUrl: si.url } },
+				{ ...TLS_CRED, type: L.CREDENTIAL_TYPE, data: { accountName: 'demo', instance: 'us-1', apiKeyId: KEY_ID, apiSecretKey: SECRET, baseUrl: net.url } },
 			];
 			const credFile = path.join(userFolder, 'creds.json');
 			fs.writeFileSync(credFile, JSON.stringify(creds));
@@ -239,7 +246,7 @@ async function runVersion(version, tarball) {
 
 			const wfDir = path.join(userFolder, 'workflows');
 			fs.mkdirSync(wfDir);
-			const vars = { CRED_ID: OK_CRED.id, CRED_NAME: OK_CRED.name, BAD_CRED_ID: BAD_CRED.id, BAD_CRED_NAME: BAD_CRED.name };
+			const vars = { CRED_ID: OK_CRED.id, CRED_NAME: OK_CRED.name, BAD_CRED_ID: BAD_CRED.id, BAD_CRED_NAME: BAD_CRED.name, TLS_CRED_ID: TLS_CRED.id, TLS_CRED_NAME: TLS_CRED.name };
 			for (const f of fs.readdirSync(path.join(__dirname, 'workflows'))) {
 				if (!f.endsWith('.json')) continue;
 				fs.writeFileSync(path.join(wfDir, f), substitute(fs.readFileSync(path.join(__dirname, 'workflows', f), 'utf8'), vars));
@@ -347,6 +354,14 @@ async function runVersion(version, tarball) {
 				vlog(`${tag} stats after return all: ${JSON.stringify(stats)}`);
 				// 45 accounts + repeats over pages of at most 7: the node must page past short pages
 				assert.ok(stats.exportRequests >= Math.ceil(all.length / STANDIN_MAX_PAGE), `only ${stats.exportRequests} export requests`);
+			});
+
+			await test(`${tag} Return All over HTTPS with ${T.E2E_RTT_MS} ms round trips: every account, at most one connection per request`, async () => {
+				await standinReset(si);
+				net.resetCounts();
+				const { items } = await expectSuccess('e2eReturnAllTls1');
+				checkItems(items, expectedAll);
+				log(`${tag} HTTPS export: ${T.checkConnections(net, await standinStats(si))}`);
 			});
 
 			await test(`${tag} Limit 12`, async () => {
@@ -668,6 +683,7 @@ async function runVersion(version, tarball) {
 			for (const s of SECRETS) assert.ok(!text.includes(s), `a secret (${s.slice(0, 4)}…) appears in n8n's output`);
 		});
 	} finally {
+		await net.close();
 		await si.stop();
 		const siOut = si.proc.output();
 		if (results.some((r) => !r.ok) && VERBOSE) log(`${tag} stand-in output:\n${L.tail(siOut)}`);
@@ -825,6 +841,7 @@ function setupFailed(version, err) {
 // ---------------------------------------------------------------------------------------------
 async function main() {
 	L.installCleanup();
+	runCertificate = T.trustRunCertificate();
 	const t0 = Date.now();
 	if (!flag('--no-install')) {
 		await phase('install/check n8n cache', async () => {

@@ -36,8 +36,12 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-	// Requests a finished export aborted may still be arriving at the server: not this test's.
-	await new Promise((resolve) => setTimeout(resolve, 30));
+	// Requests a finished export aborted may still be arriving at the server: not this test's. An
+	// export opens a whole window at once, so wait until the server has been quiet for 50 ms (bounded).
+	for (let seen = -1, round = 0; round < 40 && seen !== server.requests.length; round++) {
+		seen = server.requests.length;
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
 	server.resetStats();
 	server.setFaults(undefined);
 });

@@ -81,14 +81,16 @@ describe('against a distant service with no limit', () => {
 	const DATASET = { count: 20_000, seed: 6 };
 	const current = standinPerTest({ latencyMs: 40, datasets: { engage: DATASET } });
 
-	test('the export climbs to the ceiling, 8 by default, and no further', async () => {
+	test('the export opens at the ceiling, 8 by default, and goes no further', async () => {
 		const { server } = current;
 		const result = await runExport(server, { datasetId: 'engage', returnAll: true, pageSize: 200, options: {} });
 
 		expect(result.status).toBe('success');
 		expect(result.items).toHaveLength(DATASET.count);
 		expect(server.stats.inFlightPeak).toBe(8);
-		expect(exportRequests(server)[1].inFlight).toBeLessThanOrEqual(2);
+		// The whole window at once: more than 4 of the first 8 requests are open together (a start of
+		// 1, then 2, then 4 would keep them at 4 at most). Not all 8: under load their sending spreads.
+		expect(Math.max(...exportRequests(server).slice(0, 8).map((request) => request.inFlight ?? 0))).toBeGreaterThan(4);
 	});
 
 	test('Max Parallel Requests lowers the ceiling', async () => {

@@ -63,17 +63,55 @@ test('past the end, at most concurrency - 1 extra pages are asked for', async ()
 	}
 });
 
-test('the first page goes alone, so a refused export costs one request', async () => {
+test('the walk opens its whole window at once: no round trip is spent on a first page alone', async () => {
+	const service = fakeService(1000, 10, () => 20);
+	let answered = 0;
+	const answeredWhenAsked = [];
+	const counting = {
+		...source(service),
+		fetch: async (page) => {
+			answeredWhenAsked.push(answered);
+			const fetched = await service.fetch(page);
+			answered++;
+			return fetched;
+		},
+	};
+	await collect(exportPages({ firstPage: 0, pageSize: 10, concurrency: 8 }, counting));
+
+	expect(answeredWhenAsked.slice(0, 8)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+	expect(service.maxInFlight()).toBe(8);
+});
+
+test('a refused export costs at most the ceiling of requests, once: none is retried or followed', async () => {
 	const asked = [];
 	const failing = {
 		...source(fakeService(0, 10)),
 		fetch: async (page) => {
 			asked.push(page);
+			await new Promise((resolve) => setTimeout(resolve, 5));
 			throw new Error('401');
 		},
 	};
 	await expect(collect(exportPages({ firstPage: 0, pageSize: 10, concurrency: 8 }, failing))).rejects.toThrow('401');
-	expect(asked).toEqual([0]);
+	expect(asked).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+});
+
+test('a short page says the end is near: no new page starts until the next one is in', async () => {
+	// 25 records in pages of 10: page 2 is short, page 3 empty; all answer at once, in order.
+	const service = fakeService(25, 10, (page) => page);
+	await collect(exportPages({ firstPage: 0, pageSize: 10, concurrency: 2 }, source(service)));
+
+	// With the window of 2, page 4 would start as page 2 is taken; the short page holds it back.
+	expect(service.asked).toEqual([0, 1, 2, 3]);
+});
+
+test('pages capped below Page Size are not mistaken for the end', async () => {
+	// The service caps pages at 5 of the 100 asked: from the second page on, 5 is a full page.
+	const service = fakeService(60, 5);
+	await collect(exportPages({ firstPage: 0, pageSize: 100, concurrency: 4 }, source(service)));
+
+	expect(service.maxInFlight()).toBe(4);
+	expect(service.asked.length).toBeLessThanOrEqual(13 + 3);
 });
 
 test('a limit starts no request that full pages in flight make useless', async () => {

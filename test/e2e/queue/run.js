@@ -15,6 +15,7 @@ const path = require('node:path');
 const L = require('../lib');
 const C = require('./cluster');
 const Q = require('./workflows');
+const T = require('../tls');
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
@@ -95,6 +96,8 @@ function checkItems(items, expected) {
 
 async function main() {
 	L.installCleanup();
+	// before the cluster starts: main and the workers trust the run's certificate
+	const certificate = T.trustRunCertificate();
 	const t0 = Date.now();
 	const inst = L.n8nInstall(VERSION);
 	if (!inst.ready) {
@@ -116,6 +119,8 @@ async function main() {
 			L.startStandin(['--count', String(SLOW.count), '--latency-ms', String(SLOW.latencyMs)]),
 		]),
 	);
+
+	const smallHttps = await T.startHttpsNetwork(small, certificate);
 
 	const cluster = await phase('cluster start', () =>
 		C.startQueueCluster(inst, tarball, {
@@ -216,6 +221,7 @@ async function main() {
 		// one credential per stand-in: each points at its own base URL
 		const creds = {};
 		for (const [k, si] of Object.entries({ small, big, slow })) creds[k] = await credential(`Evergage ${k}`, si, SECRET);
+		creds.smallHttps = await credential('Evergage small (HTTPS, round trips)', { url: smallHttps.url }, SECRET);
 		const cred = (k) => ({ id: creds[k].id, name: creds[k].name });
 
 		const allSmall = await standinGet(small, '/api/dataset/engage/accounts.json');
@@ -231,6 +237,17 @@ async function main() {
 			assert.equal(workers.length, 1, `started on ${workers.length} workers: ${workers}`);
 			assert.doesNotMatch(cluster.main.proc.output(), new RegExp(`Worker started execution ${id}\\b`));
 			assert.deepEqual(runOf(e, Q.EXPORT).hints || [], [], 'a hint on a small export');
+		});
+
+		await test(`JSON export over HTTPS with ${T.E2E_RTT_MS} ms round trips on a worker: exact records, at most one connection per request`, async () => {
+			const wf = await activeWorkflow(Q.exportWorkflow('json', cred('smallHttps'), { pageSize: 20 }));
+			await standinReset(small);
+			smallHttps.resetCounts();
+			const id = await trigger(wf);
+			const e = await expectSuccess(id);
+			checkItems(itemsOf(e, Q.EXPORT), expectedSmall);
+			assert.equal(ranOn(id).length, 1, `started on ${ranOn(id).length} workers`);
+			log(`HTTPS export on ${ranOn(id)}: ${T.checkConnections(smallHttps, await standinStats(small))}`);
 		});
 
 		await test('an event batch (Evergage → Event → Send, 60 items) runs on one worker: every event recorded once, answers in order', async () => {
@@ -369,6 +386,7 @@ async function main() {
 		});
 	} finally {
 		await phase('cluster stop', () => cluster.stop());
+		await smallHttps.close();
 		await Promise.all([small.stop(), big.stop(), slow.stop()]);
 	}
 	const secretsSeen = [cluster.main, ...cluster.workers].some((p) => p.proc.output().includes(SECRET) || p.proc.output().includes(BAD_SECRET));
