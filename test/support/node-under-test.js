@@ -49,6 +49,7 @@ async function runExport(server, parameters, options = {}) {
 		continueOnFail: options.continueOnFail,
 		timezone: options.timezone,
 		onStart: options.onStart,
+		typeVersion: options.typeVersion,
 	});
 }
 
@@ -71,6 +72,8 @@ function createTrigger(server, parameters, options = {}) {
 		parameters,
 		credentials: options.credentials ?? credentialsFor(server),
 		durable: options.durable,
+		timezone: options.timezone,
+		typeVersion: options.typeVersion,
 		pollBudgetMs: options.pollBudgetMs,
 		beforeCredentials: options.beforeCredentials,
 	});
