@@ -7,7 +7,7 @@ const http = require('node:http');
 
 const { retryTiming } = require('../../nodes/shared/transport');
 
-const { credentialsFor, expectedAccounts, runExport, startStandin } = require('../support/node-under-test');
+const { credentialsFor, expectedAccounts, runExport, startStandin, whenQuiet } = require('../support/node-under-test');
 
 const ENGAGE = { count: 250, seed: 7 };
 const REPEATING = { count: 120, seed: 3, repeats: [5, 17, 17, 60, 119] };
@@ -16,9 +16,18 @@ const ODD_ID = 'Q3 accounts / EMEA?x=1#top 100%';
 let server;
 const savedTiming = { ...retryTiming };
 
-beforeAll(async () => {
+beforeAll(() => {
 	// Retries are exercised, not waited for.
 	Object.assign(retryTiming, { baseDelayMs: 5, maxDelayMs: 20 });
+});
+
+afterAll(() => {
+	Object.assign(retryTiming, savedTiming);
+});
+
+// A stand-in for each test: requests a finished export aborted may reach a server long after it
+// ended on a loaded machine, and must never count for the next test. They find the old one closed.
+beforeEach(async () => {
 	server = await startStandin({
 		maxPageSize: 40,
 		datasets: {
@@ -30,17 +39,7 @@ beforeAll(async () => {
 	});
 });
 
-afterAll(async () => {
-	Object.assign(retryTiming, savedTiming);
-	await server.close();
-});
-
-beforeEach(async () => {
-	// Requests a finished export aborted may still be arriving at the server: not this test's.
-	await new Promise((resolve) => setTimeout(resolve, 30));
-	server.resetStats();
-	server.setFaults(undefined);
-});
+afterEach(() => server.close());
 
 const names = (items) => items.map((item) => item.json.name);
 const exportRequests = () => server.requests.filter((request) => request.datasetId !== undefined);
@@ -70,7 +69,7 @@ describe('JSON export', () => {
 		});
 
 		expect(names(result.items)).toEqual(expectedAccounts(ENGAGE).map((account) => account.name));
-		await new Promise((resolve) => setTimeout(resolve, 100)); // let abandoned requests land
+		await whenQuiet(server); // let abandoned requests land: they count against the bound
 		const pages = exportRequests().map((request) => Number(request.query.page));
 		expect(Math.max(...pages)).toBeGreaterThanOrEqual(7);
 		expect(pages.length).toBeLessThanOrEqual(8 + 3);

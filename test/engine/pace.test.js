@@ -4,12 +4,39 @@
  * The pace of an export inside n8n-core's engine, against the stand-in: how many requests it keeps
  * open at once, as the server counts them, and how it takes a service's refusals.
  */
+const { ExportPace } = require('../../nodes/shared/pace');
 const { retryTiming } = require('../../nodes/shared/transport');
 const { expectedAccounts, runExport, startStandin } = require('../support/node-under-test');
 
 const savedTiming = { ...retryTiming };
 beforeAll(() => Object.assign(retryTiming, { baseDelayMs: 5, maxDelayMs: 20 }));
 afterAll(() => Object.assign(retryTiming, savedTiming));
+
+/**
+ * Watches the export's pace from inside (it changes nothing): each 429 heard, with its wait, and
+ * each attempt let out, with when it was asked for. `seq` orders the two kinds of event exactly.
+ */
+function watchPace() {
+	const { acquire, refused } = ExportPace.prototype;
+	let seq = 0;
+	/** @type {Array<{ seq: number, at: number, waitMs: number }>} */
+	const refusals = [];
+	/** @type {Array<{ askedSeq: number, at: number }>} */
+	const admissions = [];
+	/** @this {ExportPace} @param {number} epoch @param {number} [waitMs] */
+	ExportPace.prototype.refused = function (epoch, waitMs) {
+		if (waitMs !== undefined) refusals.push({ seq: ++seq, at: Date.now(), waitMs });
+		return refused.call(this, epoch, waitMs);
+	};
+	/** @this {ExportPace} @param {AbortSignal} [signal] */
+	ExportPace.prototype.acquire = async function (signal) {
+		const askedSeq = ++seq;
+		const epoch = await acquire.call(this, signal);
+		if (epoch !== undefined) admissions.push({ askedSeq, at: Date.now() });
+		return epoch;
+	};
+	return { refusals, admissions, restore: () => Object.assign(ExportPace.prototype, { acquire, refused }) };
+}
 
 const exportRequests = (server) => server.requests.filter((request) => request.inFlight !== null);
 
@@ -61,19 +88,37 @@ describe('against a service that allows N requests at once', () => {
 
 	test('after a 429 no request of the export goes out before its Retry-After', async () => {
 		const { server } = current;
-		const result = await runExport(server, { datasetId: 'engage', returnAll: true, pageSize: 1000, options: {} });
+		const watch = watchPace();
+		let result;
+		try {
+			result = await runExport(server, { datasetId: 'engage', returnAll: true, pageSize: 1000, options: {} });
+		} finally {
+			watch.restore();
+		}
 
 		expect(result.status).toBe('success');
 		const requests = exportRequests(server);
 		const refused = requests.filter((request) => request.status === 429);
 		expect(refused.length).toBeGreaterThan(0);
+		// The service's view: a refused page comes back no sooner than a second after its 429 was
+		// sent. Ordering, not a window: the export can ask again only after hearing the 429.
+		let retried = 0;
 		for (const answer of refused) {
-			// The 429 reaches the client one latency after it arrived; requests on their way by then may
-			// still come, a moment later. After that, nothing until the second has passed.
-			const known = answer.at + 60;
-			const during = requests.filter((request) => request.at > known + 300 && request.at < known + 950);
-			expect(during).toEqual([]);
+			const again = requests.find((request) => request.index > answer.index && request.query.page === answer.query.page);
+			if (!again) continue; // a page past the end, abandoned when the export ended
+			retried++;
+			expect(again.at - /** @type {number} */ (answer.answeredAt)).toBeGreaterThanOrEqual(1000);
 		}
+		expect(retried).toBeGreaterThan(0);
+		// The export's view: every attempt asked for after a 429 was heard is let out only once the
+		// Retry-After has passed, whatever the page. Attempts asked for before it may be on their way.
+		const { refusals, admissions } = watch;
+		expect(refusals.map((refusal) => refusal.waitMs)).toEqual(refused.map(() => 1000));
+		const early = admissions.filter((admission) =>
+			refusals.some((refusal) => admission.askedSeq > refusal.seq && admission.at < refusal.at + refusal.waitMs),
+		);
+		expect(early).toEqual([]);
+		expect(admissions.filter((admission) => admission.askedSeq > refusals[0].seq).length).toBeGreaterThan(0);
 	});
 });
 
