@@ -21,7 +21,7 @@ function watchPace() {
 	let seq = 0;
 	/** @type {Array<{ seq: number, at: number, waitMs: number }>} */
 	const refusals = [];
-	/** @type {Array<{ askedSeq: number, at: number }>} */
+	/** @type {Array<{ askedSeq: number, at: number, window: number }>} */
 	const admissions = [];
 	/** @this {ExportPace} @param {number} epoch @param {number} [waitMs] */
 	ExportPace.prototype.refused = function (epoch, waitMs) {
@@ -32,7 +32,7 @@ function watchPace() {
 	ExportPace.prototype.acquire = async function (signal) {
 		const askedSeq = ++seq;
 		const epoch = await acquire.call(this, signal);
-		if (epoch !== undefined) admissions.push({ askedSeq, at: Date.now() });
+		if (epoch !== undefined) admissions.push({ askedSeq, at: Date.now(), window: this.window });
 		return epoch;
 	};
 	return { refusals, admissions, restore: () => Object.assign(ExportPace.prototype, { acquire, refused }) };
@@ -64,7 +64,13 @@ describe('against a service that allows N requests at once', () => {
 
 	test('the export settles near N, finishes whole, and few requests are refused', async () => {
 		const { server } = current;
-		const result = await runExport(server, { datasetId: 'engage', returnAll: true, pageSize: 100, options: {} });
+		const watch = watchPace();
+		let result;
+		try {
+			result = await runExport(server, { datasetId: 'engage', returnAll: true, pageSize: 100, options: {} });
+		} finally {
+			watch.restore();
+		}
 
 		expect(result.status).toBe('success');
 		expect(result.items.map((item) => item.json)).toEqual(expectedAccounts(DATASET));
@@ -76,14 +82,20 @@ describe('against a service that allows N requests at once', () => {
 		const served = settled.filter((request) => request.status === 200);
 		// Pages go out in rounds, so the requests of a round find 1, 2 … window open when they arrive.
 		const atN = served.filter((request) => request.inFlight === N).length / served.length;
+		// The pace's own window when each attempt was let out, once settled: what it settled at,
+		// whatever the machine's load did to when the requests of a round reached the service.
+		const windows = watch.admissions.slice(30).map((admission) => admission.window);
+		const windowAtN = windows.filter((window) => window === N).length / windows.length;
 		process.stdout.write(
 			`pace against maxInFlight ${N}: ${requests.length} requests, ${refused.length} answered 429 ` +
-				`(${refusedSettled.length} of ${settled.length} once settled), ${(100 * atN).toFixed(0)}% of served requests found ${N} open\n`,
+				`(${refusedSettled.length} of ${settled.length} once settled), ${(100 * atN).toFixed(0)}% of served requests found ${N} open, ` +
+				`${(100 * windowAtN).toFixed(0)}% of attempts let out at a window of ${N}\n`,
 		);
 		expect(refusedSettled.length).toBeLessThan(0.05 * settled.length);
 		expect(Math.max(...served.map((request) => request.inFlight ?? 0))).toBe(N);
-		// A window of N has one request in N arrive as the Nth; a window below N, none. Most rounds are at N.
-		expect(atN).toBeGreaterThan(0.5 / N);
+		// Most attempts go out at a window of N. (How many requests the service finds open at once
+		// also depends on how fast a loaded machine sends a round's pages: a figure, not a rule.)
+		expect(windowAtN).toBeGreaterThan(0.5);
 	});
 });
 
