@@ -5,6 +5,7 @@
 // driven in headless Chromium (the system's /usr/bin/chromium: nothing is downloaded).
 //
 //   npm run screenshots [-- --skip-build] [--explore]      writes docs/screenshots/*.png
+//   --action-node   only the Evergage action node's picture (evergage-actions.png)
 //
 // Needs the cached n8n 2.41.1 (bash test/e2e/install-n8n.sh --only 2) and `apt-get install chromium`.
 
@@ -166,6 +167,16 @@ async function lightTheme(browser, url, login) {
 	await page.context().close();
 }
 
+/** The Evergage action node in the nodes panel: its resources and operations. */
+async function actionNode(browser, url, login) {
+	const page = await signIn(browser, url, login, 'light');
+	const panel = await searchNodesPanel(page, url);
+	await page.locator('[data-test-id=node-creator-item-name]', { hasText: /^Evergage$/ }).click();
+	await page.waitForTimeout(800);
+	await save(panel, 'evergage-actions.png', { maxHeight: 600 });
+	await page.context().close();
+}
+
 /** The icon on the dark theme: n8n follows the system's colour scheme by default. */
 async function darkTheme(browser, url, login) {
 	const page = await signIn(browser, url, login, 'dark');
@@ -187,8 +198,11 @@ async function main() {
 	});
 	try {
 		fs.mkdirSync(OUT, { recursive: true });
-		await lightTheme(browser, srv.url, login);
-		await darkTheme(browser, srv.url, login);
+		if (!flag('--action-node')) {
+			await lightTheme(browser, srv.url, login);
+			await darkTheme(browser, srv.url, login);
+		}
+		await actionNode(browser, srv.url, login);
 	} finally {
 		await browser.close();
 		await Promise.allSettled([srv.stop(), standin.stop()]);

@@ -8,6 +8,10 @@ export interface NetworkProblem {
 	description: string;
 	/** No retry can mend it (an unknown host, a refused certificate). */
 	permanent: boolean;
+	/** The connection was refused: the request never left, so even a write may be sent again. */
+	refused?: boolean;
+	/** For a write that may have arrived: what happened, in words without an error code. */
+	unsure: string;
 }
 
 /** A network failure (or an unreadable body) as a problem, or undefined when it is not one. */
@@ -21,6 +25,7 @@ export function networkProblem(
 			message: 'sent an incomplete or unreadable response',
 			description: `Last response: ${redactor.serviceText(error.message, 200)}. `,
 			permanent: false,
+			unsure: 'its answer was cut off',
 		};
 	}
 	const cause = findCause(error);
@@ -32,6 +37,7 @@ export function networkProblem(
 			description:
 				'Check the Account Name and Instance in the credential (from the Gears URL, e.g. https://demo.us-1.evergage.com/), or its Base URL.',
 			permanent: true,
+			unsure: '',
 		};
 	}
 	if (code === 'CERT_HAS_EXPIRED' || code.startsWith('ERR_TLS') || code.includes('CERT')) {
@@ -39,6 +45,7 @@ export function networkProblem(
 			message: `The TLS certificate of ${host} was refused`,
 			description: `${code}: check the credential's Base URL, or the proxy between n8n and Evergage.`,
 			permanent: true,
+			unsure: '',
 		};
 	}
 	const transient = [
@@ -58,10 +65,18 @@ export function networkProblem(
 	const text = String(cause.message ?? '');
 	if (transient.includes(code) || /socket hang up|aborted|timeout|premature/i.test(text)) {
 		const timedOut = code === 'ETIMEDOUT' || /timeout|timed out/i.test(`${code} ${text}`);
+		const refused = code === 'ECONNREFUSED';
 		return {
-			message: timedOut ? `did not answer within ${where.timeoutMs} ms` : 'dropped the connection',
-			description: `Last error: ${redactor.serviceText(code || text, 100)}. `,
+			message: timedOut
+				? `did not answer within ${where.timeoutMs} ms`
+				: refused
+					? 'refused the connection'
+					: 'dropped the connection',
+			description: `Last error: ${redactor.serviceText(code || text, 100)}. ${refused ? 'Nothing was sent. ' : ''}`,
 			permanent: false,
+			refused,
+			// n8n rewrites a message that holds an error code: the code stays in the description.
+			unsure: timedOut ? `no answer came within ${where.timeoutMs} ms` : 'the connection dropped',
 		};
 	}
 	return undefined;

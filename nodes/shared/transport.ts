@@ -78,6 +78,18 @@ export interface EvergageRequest<T> {
 	signal?: AbortSignal;
 	/** Shared by the requests of one export: their slots on the wire and the wait after a 429. */
 	pace?: RequestPace;
+	/** GET unless told; a POST carries `body` as `contentType`. */
+	method?: 'GET' | 'POST';
+	body?: string;
+	contentType?: string;
+	/**
+	 * What the request writes ("the event"). A write is not idempotent: it is tried again only when
+	 * the service surely did not process it (a 429, a 503 with Retry-After, a refused connection);
+	 * any other failure once it went out fails at once, saying it may or may not have been processed.
+	 */
+	writes?: string;
+	/** This request's own words for a refusal, before the door's (a 403 of the Event API). */
+	describeStatus?: (status: number) => [string, string] | undefined;
 }
 
 /** What the door asks of an export's pace (pace.ts): a slot per attempt, and word of refusals. */
@@ -95,6 +107,8 @@ class EvergageFailure {
 
 export interface EvergageClient {
 	get<T>(request: EvergageRequest<T>): Promise<T>;
+	/** The same door for a request of any method (`get` is it, for a GET). */
+	request<T>(request: EvergageRequest<T>): Promise<T>;
 	/** Redaction of every form of this credential's key pair. */
 	redactor: Redactor;
 	/** An error for this item whose message and description are redacted. */
@@ -137,6 +151,7 @@ export async function evergageClient(
 	};
 	return {
 		get: async (request) => await getWithRetries(door, request),
+		request: async (request) => await getWithRetries(door, request),
 		redactor: door.redactor,
 		failure: (message, description) => doorFailure(door, message, description),
 	};
@@ -179,12 +194,15 @@ async function getWithRetries<T>(door: Door, request: EvergageRequest<T>): Promi
 
 function requestOptions(
 	door: Door,
-	pathAndQuery: string,
+	request: EvergageRequest<unknown>,
 	signal: AbortSignal,
 ): IHttpRequestOptions {
 	return {
-		method: 'GET',
-		url: door.origin + pathAndQuery,
+		method: request.method ?? 'GET',
+		url: door.origin + request.pathAndQuery,
+		...(request.body === undefined
+			? {}
+			: { body: request.body, headers: { 'Content-Type': request.contentType ?? 'text/plain' } }),
 		timeout: door.settings.timeoutMs,
 		returnFullResponse: true,
 		ignoreHttpStatusErrors: true,
@@ -219,7 +237,7 @@ async function attemptOnce<T>(
 			door.context.helpers.httpRequestWithAuthentication.call(
 				door.context,
 				CREDENTIAL_TYPE,
-				requestOptions(door, request.pathAndQuery, clock.signal),
+				requestOptions(door, request, clock.signal),
 			) as Promise<EvergageResponse>,
 			clock.signal,
 		);
@@ -232,6 +250,9 @@ async function attemptOnce<T>(
 	} catch (error) {
 		if (error instanceof EvergageFailure) throw error.nodeError;
 		throwIfStopped(door.cancelSignal, request.signal, door.node);
+		if (clock.verdict && request.writes !== undefined) {
+			throw doorFailure(door, ...unsureOutcome(request.writes, clock.verdict.message));
+		}
 		if (clock.verdict) return { setback: { problem: clock.verdict.message, detail: '' } };
 		return { setback: failedAttempt(door, request, error) };
 	} finally {
@@ -258,10 +279,14 @@ async function refusal(
 		new EvergageFailure(doorFailure(door, message, description, status));
 	if (!isRetryableStatus(status)) {
 		throw fail(
-			...statusMessage(status, response.headers, bodyText, request.notFoundMessage, door.redactor),
+			...(request.describeStatus?.(status) ??
+				statusMessage(status, response.headers, bodyText, request.notFoundMessage, door.redactor)),
 		);
 	}
 	const waitMs = retryAfterMs(response.headers['retry-after']);
+	if (request.writes !== undefined && !surelyNotProcessed(status, waitMs)) {
+		throw fail(...unsureOutcome(request.writes, `Evergage answered ${status}`));
+	}
 	// Refused before the pace hears of it: an ask this attempt will not honour holds no other one.
 	if (waitMs !== undefined && waitMs > retryTiming.maxRetryAfterMs) {
 		throw fail(
@@ -295,7 +320,25 @@ function failedAttempt(door: Door, request: EvergageRequest<unknown>, error: unk
 		);
 	}
 	if (problem.permanent) throw doorFailure(door, problem.message, problem.description);
+	// Refused: the request never left. Any other failure may have reached the service.
+	if (request.writes !== undefined && !problem.refused) {
+		const [message, description] = unsureOutcome(request.writes, problem.unsure);
+		throw doorFailure(door, message, problem.description + description);
+	}
 	return { problem: problem.message, detail: problem.description };
+}
+
+/** A 429, or a 503 that says when to come back: the service did not take the request in. */
+function surelyNotProcessed(status: number, retryAfterMs: number | undefined): boolean {
+	return status === 429 || (status === 503 && retryAfterMs !== undefined);
+}
+
+/** A write whose outcome the node cannot know: it fails, and is never sent twice. */
+function unsureOutcome(what: string, why: string): [string, string] {
+	return [
+		`Evergage may or may not have processed ${what}: ${why}`,
+		'The request went out, so the service may have recorded it. The node does not send it again, since that could record it twice. Check in Personalization whether it arrived before running this item again.',
+	];
 }
 
 function throwIfStopped(

@@ -25,8 +25,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const Module = require('module');
-const { httpRequestParameters } = require('./http-node');
+const { httpRequestParameters, loadNodesBase } = require('./http-node');
 
 const spec = JSON.parse(process.argv[2]);
 const KEY = 'demo-key';
@@ -44,25 +43,6 @@ function settle() {
 		global.gc();
 		global.gc();
 	}
-}
-
-/** nodes-base from the cached install, with n8n-workflow/n8n-core resolved to the project's copies (one engine). */
-function loadNodesBase(n8nDir) {
-	const redirect = {
-		'n8n-workflow': require.resolve('n8n-workflow', { paths: [PROJECT] }),
-		'n8n-core': require.resolve('n8n-core', { paths: [PROJECT] }),
-	};
-	// @ts-ignore Module's private resolver, redirected for this process only
-	const resolve = Module._resolveFilename;
-	// @ts-ignore
-	Module._resolveFilename = function (request, ...rest) {
-		return redirect[request] ?? resolve.call(this, request, ...rest);
-	};
-	const base = path.join(n8nDir, 'node_modules', 'n8n-nodes-base', 'dist');
-	const { HttpRequest } = require(path.join(base, 'nodes/HttpRequest/HttpRequest.node.js'));
-	const { SplitOut } = require(path.join(base, 'nodes/Transform/SplitOut/SplitOut.node.js'));
-	const { HttpBasicAuth } = require(path.join(base, 'credentials/HttpBasicAuth.credentials.js'));
-	return { HttpRequest, SplitOut, HttpBasicAuth };
 }
 
 function evergageCredentials(url) {

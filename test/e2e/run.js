@@ -171,6 +171,29 @@ function prepareExample(file, { id, outDir, swapSchedule }) {
 	return wf;
 }
 
+/**
+ * `n8n execute` starts only at a Manual Trigger: the form trigger becomes one, followed by a Code node
+ * of the form's name that answers with `answer` (the form's fields), so every node after it runs as
+ * it would after a real submission.
+ */
+function swapFormTrigger(wf, answer) {
+	const form = wf.nodes.find((n) => n.type === 'n8n-nodes-base.formTrigger');
+	const manual = { id: 'e2e-manual-trigger', name: 'Run manually', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [-240, 0], parameters: {} };
+	form.type = 'n8n-nodes-base.code';
+	form.typeVersion = 2;
+	form.parameters = { jsCode: `return [{ json: ${JSON.stringify(answer)} }];` };
+	delete form.webhookId;
+	wf.nodes.push(manual);
+	wf.connections[manual.name] = { main: [[{ node: form.name, type: 'main', index: 0 }]] };
+	return wf;
+}
+
+/** Events and deletions the stand-in recorded since its last reset. */
+async function standinActions(si) {
+	const res = await fetch(`${si.url}/__standin/actions`);
+	return /** @type {any} */ (await res.json());
+}
+
 async function runVersion(version, tarball) {
 	const inst = L.n8nInstall(version);
 	const tag = `[${version}]`;
@@ -237,6 +260,14 @@ async function runVersion(version, tarball) {
 			fs.writeFileSync(
 				path.join(wfDir, 'example-crm.json'),
 				JSON.stringify(prepareExample(path.join(examples, 'crm-upsert.json'), { id: 'e2eExCrmUpsert01', outDir })),
+			);
+			fs.writeFileSync(
+				path.join(wfDir, 'example-crm-attributes.json'),
+				JSON.stringify(prepareExample(path.join(examples, 'crm-to-personalization-attributes.json'), { id: 'e2eExCrmAttrs001', swapSchedule: true })),
+			);
+			fs.writeFileSync(
+				path.join(wfDir, 'example-gdpr.json'),
+				JSON.stringify(swapFormTrigger(prepareExample(path.join(examples, 'gdpr-request.json'), { id: 'e2eExGdprReq0001' }), { 'User ID': 'anon-grace-1' })),
 			);
 			r = await L.n8nCli(inst, userFolder, ['import:workflow', '--separate', `--input=${wfDir}`]);
 			allOutput.push(r.stdout, r.stderr);
@@ -510,6 +541,43 @@ async function runVersion(version, tarball) {
 					throw withDetails(e, x.out);
 				}
 			});
+			await test(`${tag} example crm-to-personalization-attributes.json: Event → Send, one event per CRM row with its attributes`, async () => {
+				await standinReset(si);
+				const { items } = await expectSuccess('e2eExCrmAttrs001', 'Send CRM attributes');
+				assert.equal(items.length, 4);
+				items.forEach((it, i) => {
+					assert.equal(it.json.errorCode, 0, JSON.stringify(it.json));
+					const pi = Array.isArray(it.pairedItem) ? it.pairedItem[0] : it.pairedItem;
+					assert.equal(pi && pi.item, i, `pairedItem ${JSON.stringify(it.pairedItem)}`);
+				});
+				const { events } = await standinActions(si);
+				assert.equal(events.length, 4, `events recorded: ${events.length}`);
+				const ada = events.find((e) => e.body.user.id === '0031x00001AdaLov');
+				assert.deepEqual(ada && ada.body, {
+					action: 'CRM Sync',
+					user: { id: '0031x00001AdaLov', attributes: { emailAddress: 'ada@example.com', firstName: 'Ada', crmTier: 'gold', lifetimeValue: 12400 } },
+					source: { channel: 'Server' },
+				});
+			});
+
+			await test(`${tag} example gdpr-request.json: Look Up by anonymous ID, then Delete the user it found`, async () => {
+				await standinReset(si);
+				const x = await expectSuccess('e2eExGdprReq0001', 'Delete the user');
+				const profile = L.itemsOf(x.result, 'Look up the user');
+				assert.equal(profile.length, 1);
+				assert.equal(profile[0].json.namedUserId, 'grace', `profile: ${JSON.stringify(profile[0].json).slice(0, 300)}`);
+				assert.deepEqual(x.items.map((i) => i.json), [{
+					datasetId: 'engage', deleteBy: 'userId', identityField: 'name', identity: 'grace', deleted: 1, requested: 1,
+					response: 'Deleted 1 users (1 requested)',
+				}]);
+				const { deletions } = await standinActions(si);
+				assert.deepEqual(deletions.map((d) => [d.header, d.values, d.deleted]), [['name', ['grace'], 1]]);
+				// Run again: the user is gone, Look Up fails by name and nothing more is deleted.
+				const again = await expectFailure('e2eExGdprReq0001');
+				assert.match(errorMessage(again), /No user "anon-grace-1" in dataset "engage"/);
+				assert.equal((await standinActions(si)).deletions.length, 1, 'a second deletion was sent');
+			});
+
 			async function checkNightlyFile() {
 				const files = fs.readdirSync(outDir).filter((f) => f.endsWith('.csv'));
 				assert.equal(files.length, 1, `files written: ${files.join(', ')}`);
@@ -553,6 +621,11 @@ async function runVersion(version, tarball) {
 					const users = n.json.find((d) => d.name === L.USER_NODE_TYPE);
 					assert.ok(users, `${L.USER_NODE_TYPE} not in /types/nodes.json`);
 					assert.equal(users.displayName, 'Evergage User Export');
+					const action = n.json.find((d) => d.name === `${L.PACKAGE_NAME}.evergage`);
+					assert.ok(action, 'the Evergage action node is not in /types/nodes.json');
+					assert.equal(action.displayName, 'Evergage');
+					// usableAsTool: n8n 2.x registers a tool twin that AI agents can call
+					if (inst.line >= 2) assert.ok(n.json.find((d) => d.name === `${L.PACKAGE_NAME}.evergageTool`), 'no evergageTool twin');
 				});
 				await test(`${tag} credential test: right pair OK, wrong secret a clear failure`, async () => {
 					// as the editor does: fetch the credential (secrets come back redacted), send it to /test;

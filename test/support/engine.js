@@ -170,8 +170,9 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 	 *     credentials?: Record<string, string>, continueOnFail?: boolean }>,
 	 *   credentials: Record<string, Record<string, unknown>>,
 	 *   input?: Array<{ json: Record<string, unknown> }>, timezone?: string,
-	 *   onStart?: (cancel: () => void) => void,
+	 *   onStart?: (cancel: () => void) => void, connections?: Record<string, unknown>,
 	 * }} options
+	 *   connections: n8n's own connections object instead of the chain (a loop, a branch).
 	 */
 	async function runChain(options) {
 		const binaryData = await binaryDataService();
@@ -191,7 +192,7 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 		for (let index = 0; index + 1 < nodes.length; index++) {
 			connections[nodes[index].name] = { main: [[{ node: nodes[index + 1].name, type: 'main', index: 0 }]] };
 		}
-		const workflowData = { id: 'engine-test', name: 'engine test', nodes, connections, active: false };
+		const workflowData = { id: 'engine-test', name: 'engine test', nodes, connections: options.connections ?? connections, active: false };
 		// The engine's parameter types are wider than what a run needs: these doubles hold what it reads.
 		const workflow = new Workflow(/** @type {any} */ ({ ...workflowData, nodeTypes, settings: { timezone: options.timezone ?? 'UTC' } }));
 		const hooks = new ExecutionLifecycleHooks('manual', 'execution-1', /** @type {any} */ ({

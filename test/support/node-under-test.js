@@ -6,11 +6,12 @@ const { EvergageApi } = require('../../credentials/EvergageApi.credentials');
 const { EvergageAccountExport } = require('../../nodes/EvergageAccountExport/EvergageAccountExport.node');
 const { EvergageUserExport } = require('../../nodes/EvergageUserExport/EvergageUserExport.node');
 const { EvergageTrigger } = require('../../nodes/EvergageTrigger/EvergageTrigger.node');
+const { Evergage } = require('../../nodes/Evergage/Evergage.node');
 const { createEngine, PACKAGE } = require('./engine');
 const standin = require('./standin');
 
 const engine = createEngine({
-	nodeClasses: [EvergageAccountExport, EvergageUserExport, EvergageTrigger],
+	nodeClasses: [EvergageAccountExport, EvergageUserExport, EvergageTrigger, Evergage],
 	credentialClasses: [EvergageApi],
 });
 
@@ -18,6 +19,7 @@ const EXPORT_NODE_TYPE = `${PACKAGE}.evergageAccountExport`;
 /** The export node of each entity: the suites that hold for both run once per entity. */
 const EXPORT_NODE_TYPES = { accounts: EXPORT_NODE_TYPE, users: `${PACKAGE}.evergageUserExport` };
 const TRIGGER_NODE_TYPE = `${PACKAGE}.evergageTrigger`;
+const ACTION_NODE_TYPE = `${PACKAGE}.evergage`;
 
 const { startStandin, expectedAccounts, expectedUsers, DEFAULT_CREDENTIALS, SEGMENTS } = standin;
 
@@ -46,6 +48,18 @@ async function runExport(server, parameters, options = {}) {
 		input: options.input,
 		continueOnFail: options.continueOnFail,
 		timezone: options.timezone,
+		onStart: options.onStart,
+	});
+}
+
+/** The action node (Evergage: events, users) once, on `input` items, with the stand-in's credentials. */
+async function runAction(server, parameters, options = {}) {
+	return await engine.runNode({
+		type: ACTION_NODE_TYPE,
+		parameters,
+		credentials: options.credentials ?? credentialsFor(server),
+		input: options.input,
+		continueOnFail: options.continueOnFail,
 		onStart: options.onStart,
 	});
 }
@@ -85,6 +99,8 @@ module.exports = {
 	engine,
 	whenQuiet,
 	TRIGGER_NODE_TYPE,
+	ACTION_NODE_TYPE,
+	runAction,
 	createTrigger,
 	EXPORT_NODE_TYPE,
 	EXPORT_NODE_TYPES,

@@ -9,7 +9,10 @@
  *   GET  /api/dataset/<datasetId>/accounts.json | accounts.csv   the Account Export
  *   GET  /api/dataset/<datasetId>/users.json | users.csv         the User Export (also takes includeGeo=true)
  *   GET  /api/principals                                         cheap authenticated call (credential test)
+ *   POST /api2/authevent/<dataset>, GET /api/dataset/<dataset>/user/<id>,
+ *   POST /api/dataset/<dataset>/users/delete                     events, look-up, deletion: standin-actions.js
  *   POST /__standin/reset, GET /__standin/stats                  control, only with `control: true` (CLI)
+ *   GET  /__standin/actions                                      control: events and deletions recorded
  *   PUT  /__standin/dataset/<datasetId>   body: a DatasetConfig   control: replace or add a dataset
  *
  * Order of checks for an export: unknown route 404 -> Basic auth 401 -> apiAccess 403 ->
@@ -59,6 +62,8 @@
 
 const http = require('node:http');
 const zlib = require('node:zlib');
+
+const { createActionRoutes } = require('./standin-actions');
 
 const DAY_MS = 86_400_000;
 const EPOCH_BASE_MS = Date.UTC(2013, 0, 1);
@@ -928,7 +933,9 @@ function defaultFaultBody(status) {
  *   credentials?: Credentials, datasets?: Record<string, DatasetConfig>, apiAccess?: boolean,
  *   maxPageSize?: number, latencyMs?: number, csvEmptyPage?: 'header' | 'empty', csvHeaderEveryPage?: boolean,
  *   faults?: FaultPlan, faultRate?: number, faultMix?: Fault[], seed?: number, maxInFlight?: MaxInFlight,
- *   maxLifetimeMs?: number, maxRequestLog?: number, control?: boolean, port?: number
+ *   maxLifetimeMs?: number, maxRequestLog?: number, control?: boolean, port?: number,
+ *   sendEvents?: boolean, identityResolution?: boolean, profiles?: Record<string, import('./standin-actions').ProfileSeed[]>,
+ *   actionFaults?: import('./standin-actions').ActionFaultPlan
  * }} StandinOptions
  *   datasets replaces the default set entirely.
  *
@@ -948,6 +955,7 @@ function defaultFaultBody(status) {
  * @typedef {{ url: string, port: number, readonly stats: StandinStats, readonly requests: RequestLogEntry[], readonly inFlight: number,
  *   setFaults: (faults: FaultPlan | undefined) => void, resetStats: () => void,
  *   setDataset: (datasetId: string, dataset: DatasetConfig) => void,
+ *   actions: ReturnType<typeof createActionRoutes>,
  *   close: () => Promise<void>, closed: Promise<void>, httpServer: http.Server }} Standin
  */
 
@@ -1024,7 +1032,7 @@ function queryObject(/** @type {URLSearchParams} */ params) {
 
 /**
  * @typedef {{ kind: 'export', datasetId: string, entity: Entity, format: 'json' | 'csv' } | { kind: 'principals' }
- *   | { kind: 'control-reset' } | { kind: 'control-stats' } | { kind: 'control-dataset', datasetId: string }
+ *   | { kind: 'control-reset' } | { kind: 'control-stats' } | { kind: 'control-actions' } | { kind: 'control-dataset', datasetId: string }
  *   | { kind: 'bad-encoding' } | { kind: 'unknown' }} Route
  * @param {string} rawPath
  * @returns {Route}
@@ -1035,6 +1043,7 @@ function routeOf(rawPath) {
   if (rawPath === '/api/principals') return { kind: 'principals' };
   if (rawPath === '/__standin/reset') return { kind: 'control-reset' };
   if (rawPath === '/__standin/stats') return { kind: 'control-stats' };
+  if (rawPath === '/__standin/actions') return { kind: 'control-actions' };
   if (rawPath.startsWith('/__standin/dataset/')) {
     try {
       return { kind: 'control-dataset', datasetId: decodeURIComponent(rawPath.slice('/__standin/dataset/'.length)) };
@@ -1301,6 +1310,11 @@ async function startStandin(options = {}) {
     }
   };
 
+  const actions = createActionRoutes({
+    options, datasets, delay, sendSimple, sendJsonError,
+    credentialsOk: (req) => basicAuthMatches(req.headers.authorization, credentials),
+  });
+
   /** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
   const handle = async (req, res) => {
     const rawUrl = req.url ?? '/';
@@ -1310,7 +1324,7 @@ async function startStandin(options = {}) {
     const params = new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
     const route = routeOf(rawPath);
 
-    if (route.kind === 'control-reset' || route.kind === 'control-stats' || route.kind === 'control-dataset') {
+    if (route.kind === 'control-reset' || route.kind === 'control-stats' || route.kind === 'control-dataset' || route.kind === 'control-actions') {
       const loopback = LOOPBACK.has(req.socket.remoteAddress ?? '');
       if (!options.control || !loopback) return sendText(res, null, 404, 'Not found');
       if (route.kind === 'control-dataset') {
@@ -1324,9 +1338,15 @@ async function startStandin(options = {}) {
         }
         return sendSimple(res, null, 200, 'application/json; charset=utf-8', JSON.stringify({ ok: true }));
       }
+      if (route.kind === 'control-actions') {
+        return sendSimple(res, null, 200, 'application/json; charset=utf-8',
+          JSON.stringify({ events: actions.events, deletions: actions.deletions }));
+      }
       if (route.kind === 'control-reset') {
         if (method !== 'POST') return sendText(res, null, 405, 'Use POST');
         resetStats();
+        // Events, deletions and users start over too: each suite's counts are its own.
+        actions.reset();
         return sendSimple(res, null, 200, 'application/json; charset=utf-8', JSON.stringify({ ok: true }));
       }
       return sendSimple(res, null, 200, 'application/json; charset=utf-8', JSON.stringify(stats));
@@ -1368,6 +1388,7 @@ async function startStandin(options = {}) {
 
     if (latencyMs > 0 && !(await delay(latencyMs, res))) return;
     if (res.destroyed) return;
+    if (route.kind === 'unknown' && (await actions.handle(req, res, entry, rawPath))) return;
 
     if (route.kind === 'unknown') return sendText(res, entry, 404, 'Not found');
     if (route.kind === 'bad-encoding') return sendText(res, entry, 400, 'Malformed percent-encoding in path');
@@ -1496,6 +1517,7 @@ async function startStandin(options = {}) {
     setFaults,
     resetStats,
     setDataset,
+    actions,
     close,
     closed,
     httpServer,

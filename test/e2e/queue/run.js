@@ -233,6 +233,27 @@ async function main() {
 			assert.deepEqual(runOf(e, Q.EXPORT).hints || [], [], 'a hint on a small export');
 		});
 
+		await test('an event batch (Evergage → Event → Send, 60 items) runs on one worker: every event recorded once, answers in order', async () => {
+			await standinReset(small);
+			const wf = await activeWorkflow(Q.eventBatchWorkflow(cred('small'), 60));
+			const id = await trigger(wf);
+			const e = await expectSuccess(id);
+			const items = itemsOf(e, Q.SEND);
+			assert.equal(items.length, 60);
+			items.forEach((item, i) => {
+				assert.equal(item.json.errorCode, 0, JSON.stringify(item.json));
+				const pi = Array.isArray(item.pairedItem) ? item.pairedItem[0] : item.pairedItem;
+				assert.equal(pi && pi.item, i);
+			});
+			const { events } = /** @type {any} */ (await (await fetch(`${small.url}/__standin/actions`)).json());
+			const ids = events.map((ev) => ev.body.user.id);
+			assert.equal(ids.length, 60, `events recorded: ${ids.length}`);
+			assert.equal(new Set(ids).size, 60, 'an event recorded twice');
+			const workers = ranOn(id);
+			log(`event batch: execution ${id} ran on ${workers.join(', ')}`);
+			assert.equal(workers.length, 1, `started on ${workers.length} workers: ${workers}`);
+		});
+
 		await test('CSV export on a worker, binary in the database, read by Extract From File there and downloadable from main', async () => {
 			const wf = await activeWorkflow(Q.csvWorkflow(cred('small')));
 			const id = await trigger(wf);

@@ -82,4 +82,40 @@ function batchExample(credential, batchSize) {
 	return wf;
 }
 
-module.exports = { EXPORT, EXTRACT, BATCH_NODE, exportWorkflow, csvWorkflow, batchExample, webhookNode };
+const SEND = 'Send events';
+
+/** Webhook → Code (`count` CRM-like rows) → Evergage Event → Send: one event batch. */
+function eventBatchWorkflow(credential, count) {
+	const hook = webhookNode(`evg-events-${crypto.randomBytes(4).toString('hex')}`);
+	return {
+		name: `queue: ${count} events (${hook.parameters.path})`,
+		nodes: [
+			hook,
+			{
+				id: crypto.randomUUID(),
+				name: 'CRM rows',
+				type: 'n8n-nodes-base.code',
+				typeVersion: 2,
+				position: [240, 0],
+				parameters: { jsCode: `return Array.from({ length: ${count} }, (_, i) => ({ json: { id: 'queue-' + i, tier: i % 2 ? 'gold' : 'silver' } }));` },
+			},
+			{
+				id: crypto.randomUUID(),
+				name: SEND,
+				type: `${L.PACKAGE_NAME}.evergage`,
+				typeVersion: 1,
+				position: [480, 0],
+				parameters: {
+					resource: 'event', operation: 'send', datasetId: 'engage', action: 'Queue Sync', identifyBy: 'userId',
+					userId: '={{ $json.id }}', attributeInput: 'fields',
+					userAttributes: { attribute: [{ name: 'tier', value: '={{ $json.tier }}' }] }, options: {},
+				},
+				credentials: { evergageApi: credential },
+			},
+		],
+		connections: { ...link('Webhook', 'CRM rows'), ...link('CRM rows', SEND) },
+		settings: { executionOrder: 'v1' },
+	};
+}
+
+module.exports = { EXPORT, EXTRACT, BATCH_NODE, SEND, exportWorkflow, csvWorkflow, batchExample, eventBatchWorkflow, webhookNode };
