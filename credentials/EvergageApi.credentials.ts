@@ -19,6 +19,20 @@ const testOrigin =
 	'? "https://" + $credentials.accountName + "." + $credentials.instance + ".evergage.com" ' +
 	': "https://account-name-and-instance-must-be-letters-digits-hyphens.invalid") }}';
 
+/**
+ * A warning under a field, shown while its value breaks the rule the Test button and the nodes
+ * apply: n8n's Test shows only "ENOTFOUND" for the unresolvable host such a value leads to.
+ */
+function ruleNotice(field: string, text: string): INodeProperties {
+	return {
+		displayName: text,
+		name: `${field}Rule`,
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { [field]: [{ _cnd: { regex: '[^A-Za-z0-9-]' } }] } },
+	};
+}
+
 export class EvergageApi implements ICredentialType {
 	name = 'evergageApi';
 
@@ -43,6 +57,10 @@ export class EvergageApi implements ICredentialType {
 			hint: 'From the Gears URL: in https://demo.us-1.evergage.com/ the account name is "demo"',
 			description: 'Your Personalization account name: letters, digits and hyphens',
 		},
+		ruleNotice(
+			'accountName',
+			'Account Name must be letters, digits and hyphens only: in https://demo.us-1.evergage.com/ it is "demo". Until it is, nothing is sent to Personalization.',
+		),
 		{
 			displayName: 'Instance',
 			name: 'instance',
@@ -53,6 +71,10 @@ export class EvergageApi implements ICredentialType {
 			hint: 'From the Gears URL: in https://demo.us-1.evergage.com/ the instance is "us-1"',
 			description: 'Your Personalization instance: letters, digits and hyphens',
 		},
+		ruleNotice(
+			'instance',
+			'Instance must be letters, digits and hyphens only: in https://demo.us-1.evergage.com/ it is "us-1". Until it is, nothing is sent to Personalization.',
+		),
 		{
 			displayName: 'API Key ID',
 			name: 'apiKeyId',
@@ -79,6 +101,25 @@ export class EvergageApi implements ICredentialType {
 			placeholder: 'e.g. https://proxy.example.com',
 			description:
 				'Leave empty to use https://&lt;account name&gt;.&lt;instance&gt;.evergage.com. Set it only to go through a proxy or a private test host (an http or https origin, without a path).',
+		},
+		{
+			...ruleNotice(
+				'baseUrl',
+				'Base URL must be an http or https origin without a path, such as https://proxy.example.com. Until it is, nothing is sent.',
+			),
+			// Shown for a value that is neither empty nor such an origin: the Test button's rule (whose `i` flag
+			// a display condition cannot take, hence the letter classes).
+			displayOptions: {
+				show: {
+					baseUrl: [
+						{
+							_cnd: {
+								regex: '^(?!\\s*$)(?!\\s*[hH][tT][tT][pP][sS]?:\\/\\/[^\\/?#@\\s]+\\/?\\s*$)',
+							},
+						},
+					],
+				},
+			},
 		},
 	];
 

@@ -1,101 +1,39 @@
 #!/usr/bin/env node
 'use strict';
-// README pictures from the real editor: n8n 2.41.1 from the e2e cache with the packed package
-// installed as the Community Nodes screen installs it, a credential pointing at the local stand-in,
-// driven in headless Chromium (the system's /usr/bin/chromium: nothing is downloaded).
+// README pictures from the real editor (test/ui/editor.js: n8n 2.41.1 with the packed package
+// installed, a credential pointing at the local stand-in, headless Chromium; nothing is downloaded).
 //
-//   npm run screenshots [-- --skip-build] [--explore]      writes docs/screenshots/*.png
+//   npm run screenshots [-- --skip-build]      writes docs/screenshots/*.png
 //   --action-node   only the Evergage action node's picture (evergage-actions.png)
 //
 // Needs the cached n8n 2.41.1 (bash test/e2e/install-n8n.sh --only 2) and `apt-get install chromium`.
 
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
 const L = require('../test/e2e/lib');
+const E = require('../test/ui/editor');
 
 const OUT = path.join(L.ROOT, 'docs', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const N8N_VERSION = '2.41.1';
 const WORKFLOW_ID = 'shotsAccounts001';
 const SCRATCH_ID = 'shotsScratch0001';
-const TRIGGER = 'When clicking ‘Execute workflow’';
 const NODE_NAME = 'Evergage Account Export';
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(name);
 const say = (...a) => console.log('[screenshots]', ...a);
 
-async function prepareN8n(work) {
-	const inst = L.n8nInstall(N8N_VERSION);
-	if (!inst.ready) throw new Error(`n8n ${N8N_VERSION} is not in the cache: run bash test/e2e/install-n8n.sh --only 2`);
-	const userFolder = path.join(work, 'n8n');
-	say('building and packing the package ...');
-	const { tarball } = await L.buildAndPack(work, { skipBuild: flag('--skip-build') });
-	const standin = await L.startStandin(['--count', '200']);
-	await L.installTarball(inst, userFolder, tarball);
+const WORKFLOWS = [
+	// In Berlin, so that the dates in the output show an offset.
+	E.workflowOf(WORKFLOW_ID, 'Export accounts', [
+		{
+			name: NODE_NAME,
+			type: L.NODE_TYPE,
+			typeVersion: 1.1,
+			parameters: { operation: 'export', datasetId: 'engage', format: 'json', returnAll: false, limit: 20, options: {} },
+		},
+	], { timezone: 'Europe/Berlin' }),
+	E.workflowOf(SCRATCH_ID, 'My workflow', []),
+];
 
-	const cred = { id: 'shotsEvgCred0001', name: 'Evergage (local stand-in)' };
-	await L.importStandinCredential(inst, userFolder, work, cred, standin.url);
-
-	const wfFile = path.join(work, 'workflow.json');
-	fs.writeFileSync(
-		wfFile,
-		JSON.stringify({
-			id: WORKFLOW_ID,
-			name: 'Export accounts',
-			active: false,
-			nodes: [
-				{ id: 'a0000000-0000-4000-8000-000000000001', name: TRIGGER, type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-				{
-					id: 'a0000000-0000-4000-8000-000000000002',
-					name: NODE_NAME,
-					type: L.NODE_TYPE,
-					typeVersion: 1,
-					position: [260, 0],
-					parameters: { operation: 'export', datasetId: 'engage', format: 'json', returnAll: false, limit: 20, options: {} },
-					credentials: { evergageApi: cred },
-				},
-			],
-			connections: { [TRIGGER]: { main: [[{ node: NODE_NAME, type: 'main', index: 0 }]] } },
-			settings: { executionOrder: 'v1' },
-			pinData: {},
-		}),
-	);
-	let r = await L.n8nCli(inst, userFolder, ['import:workflow', `--input=${wfFile}`]);
-	if (r.code !== 0) throw new Error(`import:workflow failed:\n${L.tail(r.stdout + r.stderr)}`);
-	fs.writeFileSync(
-		wfFile,
-		JSON.stringify({
-			id: SCRATCH_ID,
-			name: 'My workflow',
-			active: false,
-			nodes: [{ id: 'a0000000-0000-4000-8000-000000000003', name: TRIGGER, type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} }],
-			connections: {},
-			settings: { executionOrder: 'v1' },
-			pinData: {},
-		}),
-	);
-	r = await L.n8nCli(inst, userFolder, ['import:workflow', `--input=${wfFile}`]);
-	if (r.code !== 0) throw new Error(`import:workflow failed:\n${L.tail(r.stdout + r.stderr)}`);
-
-	say(`starting n8n ${N8N_VERSION} ...`);
-	const srv = await L.startN8n(inst, userFolder);
-	const login = { email: 'owner@example.com', password: `Shots-${crypto.randomBytes(4).toString('hex')}-7` };
-	const setup = await L.n8nClient(srv.url).setupOwner({ ...login, firstName: 'Ada', lastName: 'Owner' });
-	if (setup.status !== 200) throw new Error(`owner setup failed: ${setup.status} ${setup.text.slice(0, 300)}`);
-	return { srv, standin, login };
-}
-
-async function signIn(browser, url, login, colorScheme) {
-	const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, colorScheme });
-	const page = await context.newPage();
-	await page.goto(`${url}/signin`);
-	await page.fill('input[name=emailOrLdapLoginId]', login.email);
-	await page.fill('input[name=password]', login.password);
-	await page.click('[data-test-id=form-submit-button]');
-	await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
-	return page;
+function saved(file) {
+	say(`${path.relative(L.ROOT, file)} (${Math.round(fs.statSync(file).size / 1024)} kB)`);
 }
 
 async function save(locator, file, clip) {
@@ -106,24 +44,28 @@ async function save(locator, file, clip) {
 	} else {
 		await locator.screenshot({ path: target });
 	}
-	say(`${path.relative(L.ROOT, target)} (${Math.round(fs.statSync(target).size / 1024)} kB)`);
+	saved(target);
 }
 
-/** The nodes panel searched for "Evergage", on a workflow that has only a trigger. */
-async function searchNodesPanel(page, url) {
-	await page.goto(`${url}/workflow/${SCRATCH_ID}`);
-	await page.waitForSelector('[data-test-id=canvas-node]');
-	await page.click('[data-test-id=node-creator-plus-button]');
-	await page.waitForSelector('[data-test-id=node-creator-search-bar]');
-	await page.keyboard.type('Evergage');
-	await page.waitForSelector('[data-test-id=node-creator-item-name]');
+/** The node's parameters down to the bottom of an open list below them. */
+async function saveWithList(page, file) {
+	const parameters = page.locator('[data-test-id=node-parameters]');
+	const list = page.locator('.el-select-dropdown:visible, .el-popper:visible').last();
+	await list.waitFor();
+	await page.waitForTimeout(500);
+	const [a, b] = [await parameters.boundingBox(), await list.boundingBox()];
+	const bottom = Math.max(b.y + b.height, a.y + 40) + 8;
+	const target = path.join(OUT, file);
+	await page.screenshot({ path: target, clip: { x: a.x, y: a.y, width: a.width, height: bottom - a.y } });
+	saved(target);
+	await page.keyboard.press('Escape');
+}
+
+async function lightTheme(browser, editor) {
+	const page = await E.signIn(browser, editor, { colorScheme: 'light' });
+	await E.openWorkflow(page, editor, SCRATCH_ID);
+	const panel = await E.searchNodesPanel(page, 'Evergage');
 	await page.waitForTimeout(800); // the panel slides in
-	return page.locator('aside').filter({ has: page.locator('[data-test-id=nodes-list-header]') });
-}
-
-async function lightTheme(browser, url, login) {
-	const page = await signIn(browser, url, login, 'light');
-	const panel = await searchNodesPanel(page, url);
 	await save(panel, 'nodes-panel.png', { maxHeight: 300 });
 
 	// the node's actions, then the action added: a new node's parameters with their defaults
@@ -133,27 +75,20 @@ async function lightTheme(browser, url, login) {
 	await page.locator('[data-test-id=node-creator-item-name]', { hasText: 'Export accounts' }).click();
 	await page.waitForSelector('[data-test-id=node-parameters]');
 	await page.waitForTimeout(800);
-	// with the Options list open below the parameters
-	const parameters = page.locator('[data-test-id=node-parameters]');
+	// with the Options list open below the parameters, then with the Dates list open
 	await page.click('[data-test-id=collection-parameter-add]');
-	const list = page.locator('.el-select-dropdown:visible, .el-popper:visible').last();
-	await list.waitFor();
-	await page.waitForTimeout(500);
-	const [a, b] = [await parameters.boundingBox(), await list.boundingBox()];
-	const bottom = Math.max(b.y + b.height, a.y + 40) + 8;
-	await page.screenshot({ path: path.join(OUT, 'parameters.png'), clip: { x: a.x, y: a.y, width: a.width, height: bottom - a.y } });
-	say(`docs/screenshots/parameters.png (${Math.round(fs.statSync(path.join(OUT, 'parameters.png')).size / 1024)} kB)`);
-	await page.keyboard.press('Escape');
+	await saveWithList(page, 'parameters.png');
+	await page.click('[data-test-id=parameter-input-dates]');
+	await saveWithList(page, 'dates.png');
 
-	// a run against the stand-in: the output table
-	await page.goto(`${url}/workflow/${WORKFLOW_ID}`);
-	await page.waitForSelector('[data-test-id=canvas-node]');
+	// a run against the stand-in: the output table, dates as ISO 8601 (a new node's default)
+	await E.openWorkflow(page, editor, WORKFLOW_ID);
 	await page.click('[data-test-id=execute-workflow-button]');
 	await page.waitForFunction(() => document.querySelectorAll('[data-test-id=canvas-node-status-success]').length >= 2, null, { timeout: 60_000 });
-	await page.locator('[data-test-id=canvas-node]', { hasText: NODE_NAME }).dblclick();
+	await E.openNode(page, NODE_NAME);
 	const output = page.locator('[data-test-id=output-panel]');
 	await output.locator('[data-test-id=radio-button-table]').click();
-	for (const close of await page.locator('.el-notification__closeBtn').all()) await close.click(); // "Workflow executed successfully"
+	await E.closeToasts(page); // "Workflow executed successfully"
 	await page.waitForTimeout(800);
 	await save(output, 'output.png', { maxHeight: 640 });
 
@@ -168,9 +103,10 @@ async function lightTheme(browser, url, login) {
 }
 
 /** The Evergage action node in the nodes panel: its resources and operations. */
-async function actionNode(browser, url, login) {
-	const page = await signIn(browser, url, login, 'light');
-	const panel = await searchNodesPanel(page, url);
+async function actionNode(browser, editor) {
+	const page = await E.signIn(browser, editor, { colorScheme: 'light' });
+	await E.openWorkflow(page, editor, SCRATCH_ID);
+	const panel = await E.searchNodesPanel(page, 'Evergage');
 	await page.locator('[data-test-id=node-creator-item-name]', { hasText: /^Evergage$/ }).click();
 	await page.waitForTimeout(800);
 	await save(panel, 'evergage-actions.png', { maxHeight: 600 });
@@ -178,9 +114,12 @@ async function actionNode(browser, url, login) {
 }
 
 /** The icon on the dark theme: n8n follows the system's colour scheme by default. */
-async function darkTheme(browser, url, login) {
-	const page = await signIn(browser, url, login, 'dark');
-	await save(await searchNodesPanel(page, url), 'nodes-panel-dark.png', { maxHeight: 300 });
+async function darkTheme(browser, editor) {
+	const page = await E.signIn(browser, editor, { colorScheme: 'dark' });
+	await E.openWorkflow(page, editor, SCRATCH_ID);
+	const panel = await E.searchNodesPanel(page, 'Evergage');
+	await page.waitForTimeout(800);
+	await save(panel, 'nodes-panel-dark.png', { maxHeight: 300 });
 	await page.context().close();
 }
 
@@ -188,24 +127,18 @@ async function main() {
 	L.installCleanup();
 	const work = L.mkTmp('evg-shots-');
 	L.onCleanup(() => L.rmrf(work));
-	const { srv, standin, login } = await prepareN8n(work);
-	const browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		// playwright adds --headless, --no-sandbox is asked for with chromiumSandbox: false, and
-		// launch() gives every run a fresh, throwaway profile (--user-data-dir)
-		chromiumSandbox: false,
-		args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-	});
+	const editor = await E.startEditor({ work, skipBuild: process.argv.includes('--skip-build'), workflows: WORKFLOWS, say });
+	const browser = await E.launchChromium();
 	try {
 		fs.mkdirSync(OUT, { recursive: true });
-		if (!flag('--action-node')) {
-			await lightTheme(browser, srv.url, login);
-			await darkTheme(browser, srv.url, login);
+		if (!process.argv.includes('--action-node')) {
+			await lightTheme(browser, editor);
+			await darkTheme(browser, editor);
 		}
-		await actionNode(browser, srv.url, login);
+		await actionNode(browser, editor);
 	} finally {
 		await browser.close();
-		await Promise.allSettled([srv.stop(), standin.stop()]);
+		await editor.stop();
 	}
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // A clickable demo: the stand-in Evergage server and a real n8n with this package installed from
-// its tarball (as the Community Nodes screen does), a credential and the example workflows
+// its tarball (as the Community Nodes screen does), a credential and every workflow of examples/
 // imported, the owner account set up. Prints the URL and the login; Ctrl-C stops everything.
 //
 //   npm run demo:n8n -- [--n8n 2|1|<version>] [--port 5678] [--count 200] [--skip-build] [--tarball PATH] [--keep]
@@ -29,6 +29,30 @@ function pickVersion() {
 	if (want === '1' || want === '1.123.81') return one;
 	if (want) return L.n8nInstall(want);
 	return two.ready ? two : one.ready ? one : two;
+}
+
+/**
+ * Every workflow in examples/, each with an id of its own (from its file name), the stand-in
+ * credential on every node of this package, and files written to `outDir`.
+ */
+function demoWorkflows(cred, outDir) {
+	const dir = path.join(L.ROOT, 'examples');
+	return fs
+		.readdirSync(dir)
+		.filter((file) => file.endsWith('.json'))
+		.sort()
+		.map((file) => {
+			const workflow = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+			const words = file.replace(/\.json$/, '').split(/[^a-z0-9]+/i);
+			workflow.id = `demo${words.map((w) => w[0].toUpperCase() + w.slice(1)).join('')}`.slice(0, 14).padEnd(14, '0') + '01';
+			workflow.active = false;
+			for (const node of workflow.nodes) {
+				if (node.type.startsWith(`${L.PACKAGE_NAME}.`)) node.credentials = { evergageApi: { ...cred } };
+				if (node.type === 'n8n-nodes-base.readWriteFile' && typeof node.parameters.fileName === 'string')
+					node.parameters.fileName = node.parameters.fileName.replace('/home/node/.n8n-files/evergage', outDir);
+			}
+			return { file, workflow };
+		});
 }
 
 async function main() {
@@ -62,17 +86,8 @@ async function main() {
 
 	const wfDir = path.join(work, 'workflows');
 	fs.mkdirSync(wfDir);
-	const ids = { 'crm-upsert.json': 'demoCrmUpsert001', 'nightly-segment-csv.json': 'demoNightlyCsv01' };
-	for (const [file, id] of Object.entries(ids)) {
-		const wf = JSON.parse(fs.readFileSync(path.join(L.ROOT, 'examples', file), 'utf8'));
-		wf.id = id;
-		for (const n of wf.nodes) {
-			if (n.type === L.NODE_TYPE) n.credentials = { evergageApi: { ...cred } };
-			if (n.type === 'n8n-nodes-base.readWriteFile')
-				n.parameters.fileName = n.parameters.fileName.replace('/home/node/.n8n-files/evergage', outDir);
-		}
-		fs.writeFileSync(path.join(wfDir, file), JSON.stringify(wf));
-	}
+	const examples = demoWorkflows(cred, outDir);
+	for (const { file, workflow } of examples) fs.writeFileSync(path.join(wfDir, file), JSON.stringify(workflow));
 	const r = await L.n8nCli(inst, userFolder, ['import:workflow', '--separate', `--input=${wfDir}`]);
 	if (r.code !== 0) throw new Error(`import:workflow failed:\n${L.tail(r.stdout + r.stderr)}`);
 
@@ -92,8 +107,9 @@ async function main() {
 	console.log(`  n8n ${inst.version} with n8n-nodes-evergage: ${url}/`);
 	console.log(`  login:     ${email}`);
 	console.log(`  password:  ${password}`);
-	console.log(`  workflows: ${url}/workflow/demoCrmUpsert001  (accounts -> CRM fields)`);
-	console.log(`             ${url}/workflow/demoNightlyCsv01  (segment CSV -> ${outDir})`);
+	console.log('  workflows (every example, ready to run against the stand-in):');
+	for (const { file, workflow } of examples) console.log(`    ${url}/workflow/${workflow.id}  ${workflow.name}  (examples/${file})`);
+	console.log(`  files the examples write go to ${outDir}`);
 	console.log(`  credential "${cred.name}" points at the stand-in ${si.url}`);
 	console.log('');
 	say('Ctrl-C stops n8n and the stand-in.');

@@ -32,7 +32,7 @@ async function getJson(server, urlPath) {
 
 /**
  * A raw HTTP/1.1 GET on its own connection that reports exactly what arrived, even when it breaks.
- * @param {string} url @param {{ timeoutMs?: number }} [options]
+ * @param {string} url @param {{ timeoutMs?: number, onResponse?: () => void }} [options]
  * @returns {Promise<{ status: number | null, headers: http.IncomingHttpHeaders, body: string, complete: boolean, error: string | null }>}
  */
 function rawGet(url, options = {}) {
@@ -51,6 +51,7 @@ function rawGet(url, options = {}) {
     const req = http.get(url, { agent: false, headers: { authorization: AUTH } }, (res) => {
       result.status = res.statusCode ?? null;
       result.headers = res.headers;
+      options.onResponse?.();
       res.on('data', (chunk) => chunks.push(chunk));
       res.on('end', () => { result.complete = true; settle(); });
       res.on('error', (error) => { result.error ??= /** @type {NodeJS.ErrnoException} */ (error).code ?? error.message; });
@@ -652,12 +653,20 @@ describe('lifecycle', () => {
 
   test('close() ends stalled sockets and resolves promptly', async () => {
     const server = await startStandin({ faults: [{ kind: 'stall' }, { kind: 'slow', delayMs: 60_000 }] });
-    const stalled = rawGet(`${server.url}/api/dataset/engage/accounts.json`);
+    // One after the other, each in its state before close(): the stall's headers are in, the slow
+    // answer is waiting. Waits on events, not a guess at how loaded the machine is.
+    /** @type {() => void} */
+    let headersIn = () => {};
+    const stallStarted = new Promise((resolve) => { headersIn = () => resolve(undefined); });
+    const stalled = rawGet(`${server.url}/api/dataset/engage/accounts.json`, { onResponse: headersIn });
+    await stallStarted;
     const slow = rawGet(`${server.url}/api/dataset/engage/accounts.json`);
-    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 1000 && server.requests.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(server.inFlight).toBe(2);
     const started = Date.now();
     await server.close();
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Far within the slow answer's 60 s, however loaded the machine.
+    expect(Date.now() - started).toBeLessThan(10_000);
     const [a, b] = await Promise.all([stalled, slow]);
     expect(a.status).toBe(200);
     expect(a.complete).toBe(false);

@@ -8,7 +8,14 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { pollChanges } from '../shared/poll';
-import { exportField, exportOptionsOnly } from '../shared/fields';
+import { datesOutputOf, formatItemDates, ISO_DATES_SINCE_VERSION } from '../shared/dates';
+import {
+	datesFields,
+	exportField,
+	exportOptionsOnly,
+	NODE_VERSIONS,
+	TRIGGER_DATES_TEXT,
+} from '../shared/fields';
 import { DEFAULT_MASS_DROP_PERCENT } from '../shared/poll-guard';
 
 /** Export options that mean the same for a trigger; paging and output options are the trigger's own business. */
@@ -50,7 +57,8 @@ export class EvergageTrigger implements INodeType {
 		name: 'evergageTrigger',
 		icon: { light: 'file:evergage.svg', dark: 'file:evergage.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		version: NODE_VERSIONS,
+		defaultVersion: ISO_DATES_SINCE_VERSION,
 		subtitle:
 			'={{$parameter["events"].join(", ") + ($parameter["datasetId"] ? " in " + $parameter["datasetId"] : "")}}',
 		description:
@@ -147,12 +155,17 @@ export class EvergageTrigger implements INodeType {
 					'How far the engagement score (a fraction from 0 to 1) must move, up or down, between two polls',
 				displayOptions: { show: { events: ['changed'], changeOn: ['engagementScore'] } },
 			},
+			...datesFields(TRIGGER_DATES_TEXT),
 			// The export's own options, worded for the entity chosen.
 			...(['accounts', 'users'] as const).map(triggerOptions),
 		],
 	};
 
 	async poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
-		return await pollChanges(this);
+		const dates = datesOutputOf(this.getNode(), this.getNodeParameter('dates', ''));
+		const output = await pollChanges(this);
+		// After the comparison: changes are found on the records as sent.
+		if (output !== null && dates === 'iso8601') formatItemDates(output[0], this.getTimezone());
+		return output;
 	}
 }

@@ -82,6 +82,16 @@ export function requiredText(value: unknown, field: string, fix: string, invalid
 	return text;
 }
 
+/** The dataset an action writes to or reads from, as every operation requires it. */
+export function requiredDatasetId(value: unknown, invalid: Invalid): string {
+	return requiredText(
+		value,
+		'Dataset ID',
+		'Enter the name or identifier of the dataset, e.g. "engage".',
+		invalid,
+	);
+}
+
 function sendable(text: string): boolean {
 	try {
 		encodeURIComponent(text);

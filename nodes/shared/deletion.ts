@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import type { Invalid } from './actions';
-import { invalidFor, pathSegment, readAnswerText, requiredText } from './actions';
+import {
+	invalidFor,
+	pathSegment,
+	readAnswerText,
+	requiredDatasetId,
+	requiredText,
+} from './actions';
 import { runItemsConcurrently } from './output';
 import type { RequestSettings } from './transport';
 import { evergageClient } from './transport';
@@ -121,12 +127,7 @@ export async function deleteUsers(
 	const deleteOne = async (itemIndex: number): Promise<INodeExecutionData[]> => {
 		const planned = plan(itemIndex);
 		const invalid = invalidFor(context.getNode(), itemIndex);
-		const datasetId = requiredText(
-			planned.datasetId,
-			'Dataset ID',
-			'Enter the name or identifier of the dataset, e.g. "engage".',
-			invalid,
-		);
+		const datasetId = requiredDatasetId(planned.datasetId, invalid);
 		const file = deletionFileOf(planned, invalid);
 		const client = await evergageClient(context, itemIndex, planned.request);
 		const text = await client.request({

@@ -5,7 +5,7 @@ import {
 	parseAnswerObject,
 	pathSegment,
 	readAnswerText,
-	requiredText,
+	requiredDatasetId,
 } from './actions';
 import { eventAnswerError } from './event';
 import { runItemsConcurrently } from './output';
@@ -36,12 +36,7 @@ export async function sendEvents(
 	const pace = new ExportPace(concurrency);
 	const sendOne = async (itemIndex: number): Promise<INodeExecutionData[]> => {
 		const { datasetId: rawDataset, event, request } = plan(itemIndex);
-		const datasetId = requiredText(
-			rawDataset,
-			'Dataset ID',
-			'Enter the name or identifier of the dataset, e.g. "engage".',
-			invalidFor(context.getNode(), itemIndex),
-		);
+		const datasetId = requiredDatasetId(rawDataset, invalidFor(context.getNode(), itemIndex));
 		const client = await evergageClient(context, itemIndex, request);
 		const answer = await client.request({
 			method: 'POST',

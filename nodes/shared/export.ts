@@ -2,6 +2,7 @@ import type { IBinaryData, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 
 import type { CsvPage } from './csv';
 import { chunkStream, CsvAssembler, splitCsvRows } from './csv';
+import { datesOutputOf, formatItemDates } from './dates';
 import type { PageSource } from './pages';
 import {
 	deadlineFailure,
@@ -242,7 +243,9 @@ export async function exportItems(
 	const parameters = readExportParameters(context, itemIndex);
 	const client = await evergageClient(context, itemIndex, parameters.request);
 	const run: ExportRun = { client, parameters, entity };
-	return parameters.format === 'csv'
-		? [await exportCsvItem(context, run, itemIndex)]
-		: await exportRecordItems(run, itemIndex);
+	if (parameters.format === 'csv') return [await exportCsvItem(context, run, itemIndex)];
+	const dates = datesOutputOf(context.getNode(), context.getNodeParameter('dates', itemIndex, ''));
+	const items = await exportRecordItems(run, itemIndex);
+	if (dates === 'iso8601') formatItemDates(items, context.getTimezone());
+	return items;
 }

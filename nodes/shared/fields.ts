@@ -1,6 +1,8 @@
 import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
+import type { DatesOutput } from './dates';
+import { ISO_DATES_SINCE_VERSION } from './dates';
 import type { ExportEntity } from './query';
 import {
 	DEFAULT_CONCURRENCY,
@@ -11,6 +13,9 @@ import {
 } from './query';
 
 /** The fields every export node shows, worded for what it exports: one fix here reaches all of them. */
+
+/** 1.1: Dates, ISO 8601 by default. */
+export const NODE_VERSIONS = [1, ISO_DATES_SINCE_VERSION];
 
 const NOUNS: Record<ExportEntity, { one: string; many: string; title: string; segment: string }> = {
 	accounts: { one: 'account', many: 'accounts', title: 'Accounts', segment: 'High Value Accounts' },
@@ -59,6 +64,9 @@ export function exportFields(entity: ExportEntity): INodeProperties[] {
 			],
 			default: 'json',
 		},
+		...datesFields(`${DATE_FIELDS_TEXT}. The CSV file always keeps them as sent.`, {
+			format: ['json'],
+		}),
 		{
 			displayName: 'Return All',
 			name: 'returnAll',
@@ -205,6 +213,47 @@ const includeGeoField: INodeProperties = {
 	description: "Whether to include each user's location details (sent as includeGeo=true)",
 };
 
+const DATE_FIELDS_TEXT = 'How firstActivity, lastActivity and segmentJoined are output';
+
+/**
+ * Dates: ISO 8601 text for a new node (version 1.1), epoch milliseconds as sent for a node made at
+ * version 1, so that existing workflows run as they did. `show` limits it to where it applies.
+ */
+export function datesFields(
+	description: string,
+	show: Record<string, string[]> = {},
+): INodeProperties[] {
+	const field = (
+		defaultValue: DatesOutput,
+		versions: Array<number | { _cnd: { gte: number } }>,
+	): INodeProperties => ({
+		displayName: 'Dates',
+		name: 'dates',
+		type: 'options',
+		options: [
+			{
+				name: 'As Sent (Epoch Milliseconds)',
+				value: 'asSent',
+				description: 'Numbers such as 1767603600000, as the service sends them',
+			},
+			{
+				name: 'ISO 8601',
+				value: 'iso8601',
+				description:
+					"Text in the workflow's time zone with its offset, such as 2026-01-05T10:00:00.000+01:00",
+			},
+		],
+		default: defaultValue,
+		description,
+		displayOptions: { show: { ...show, '@version': versions } },
+	});
+	return [field('asSent', [1]), field('iso8601', [{ _cnd: { gte: ISO_DATES_SINCE_VERSION } }])];
+}
+
+/** The Dates description for the trigger, whose Changed and Left items carry previous values too. */
+export const TRIGGER_DATES_TEXT =
+	'How firstActivity, lastActivity, segmentJoined and previous.lastActivity are output. Changes are found on the values as sent.';
+
 /**
  * What every export node's description shares: the fields, one credential, one input and output.
  * (n8n's lint wants icon, subtitle and usableAsTool written in each node's own description.)
@@ -213,11 +262,12 @@ export function exportNodeBasics(
 	entity: ExportEntity,
 ): Pick<
 	INodeTypeDescription,
-	'group' | 'version' | 'inputs' | 'outputs' | 'credentials' | 'properties'
+	'group' | 'version' | 'defaultVersion' | 'inputs' | 'outputs' | 'credentials' | 'properties'
 > {
 	return {
 		group: ['input'],
-		version: 1,
+		version: NODE_VERSIONS,
+		defaultVersion: ISO_DATES_SINCE_VERSION,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'evergageApi', required: true }],

@@ -6,6 +6,7 @@ import {
 	parseAnswerObject,
 	pathSegment,
 	readAnswerText,
+	requiredDatasetId,
 	requiredText,
 } from './actions';
 import { runItemsConcurrently } from './output';
@@ -45,12 +46,7 @@ export async function lookUpUsers(
 	const lookUpOne = async (itemIndex: number): Promise<INodeExecutionData[]> => {
 		const planned = plan(itemIndex);
 		const invalid = invalidFor(context.getNode(), itemIndex);
-		const datasetId = requiredText(
-			planned.datasetId,
-			'Dataset ID',
-			'Enter the name or identifier of the dataset, e.g. "engage".',
-			invalid,
-		);
+		const datasetId = requiredDatasetId(planned.datasetId, invalid);
 		const userId = requiredText(
 			planned.userId,
 			'User ID',

@@ -1,6 +1,7 @@
 import type { IDataObject, INode } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { zoneOffsetMs } from './dates';
 import type { RequestSettings } from './transport';
 
 /** Node parameters → a validated export query. Nothing here touches the network. */
@@ -333,29 +334,6 @@ function isoToEpochMs(text: string, timezone: string): number | undefined {
 	// The zone's offset at that wall-clock time, checked once more across a DST change.
 	const first = wallClock - zoneOffsetMs(wallClock, timezone);
 	return wallClock - zoneOffsetMs(first, timezone);
-}
-
-function zoneOffsetMs(instant: number, timezone: string): number {
-	const parts = new Intl.DateTimeFormat('en-US', {
-		timeZone: timezone,
-		hourCycle: 'h23',
-		year: 'numeric',
-		month: 'numeric',
-		day: 'numeric',
-		hour: 'numeric',
-		minute: 'numeric',
-		second: 'numeric',
-	}).formatToParts(instant);
-	const part = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-	const asUtc = Date.UTC(
-		part('year'),
-		part('month') - 1,
-		part('day'),
-		part('hour'),
-		part('minute'),
-		part('second'),
-	);
-	return asUtc - Math.floor(instant / 1000) * 1000;
 }
 
 /** `/api/dataset/<id>/<entity>.<format>`: the id is one encoded path segment, whatever it contains. */

@@ -7,7 +7,7 @@ const http = require('node:http');
 
 const { retryTiming } = require('../../nodes/shared/transport');
 
-const { credentialsFor, expectedAccounts, runExport, startStandin } = require('../support/node-under-test');
+const { credentialsFor, expectedAccounts, runExport, startStandin, whenQuiet } = require('../support/node-under-test');
 
 const ENGAGE = { count: 250, seed: 7 };
 const REPEATING = { count: 120, seed: 3, repeats: [5, 17, 17, 60, 119] };
@@ -16,9 +16,18 @@ const ODD_ID = 'Q3 accounts / EMEA?x=1#top 100%';
 let server;
 const savedTiming = { ...retryTiming };
 
-beforeAll(async () => {
+beforeAll(() => {
 	// Retries are exercised, not waited for.
 	Object.assign(retryTiming, { baseDelayMs: 5, maxDelayMs: 20 });
+});
+
+afterAll(() => {
+	Object.assign(retryTiming, savedTiming);
+});
+
+// A stand-in for each test: requests a finished export aborted may reach a server long after it
+// ended on a loaded machine, and must never count for the next test. They find the old one closed.
+beforeEach(async () => {
 	server = await startStandin({
 		maxPageSize: 40,
 		datasets: {
@@ -30,21 +39,7 @@ beforeAll(async () => {
 	});
 });
 
-afterAll(async () => {
-	Object.assign(retryTiming, savedTiming);
-	await server.close();
-});
-
-beforeEach(async () => {
-	// Requests a finished export aborted may still be arriving at the server: not this test's. An
-	// export opens a whole window at once, so wait until the server has been quiet for 50 ms (bounded).
-	for (let seen = -1, round = 0; round < 40 && seen !== server.requests.length; round++) {
-		seen = server.requests.length;
-		await new Promise((resolve) => setTimeout(resolve, 50));
-	}
-	server.resetStats();
-	server.setFaults(undefined);
-});
+afterEach(() => server.close());
 
 const names = (items) => items.map((item) => item.json.name);
 const exportRequests = () => server.requests.filter((request) => request.datasetId !== undefined);
@@ -61,6 +56,7 @@ describe('JSON export', () => {
 		expect(result.status).toBe('success');
 		expect(result.items.map((item) => item.json)).toEqual(expectedAccounts(ENGAGE));
 		// 250 records in pages capped at 40: 7 pages, then the empty one.
+		await whenQuiet(server);
 		expect(exportRequests().map((request) => request.query.page)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
 		expect(exportRequests().every((request) => request.query.pageSize === '100')).toBe(true);
 	});
@@ -74,7 +70,7 @@ describe('JSON export', () => {
 		});
 
 		expect(names(result.items)).toEqual(expectedAccounts(ENGAGE).map((account) => account.name));
-		await new Promise((resolve) => setTimeout(resolve, 100)); // let abandoned requests land
+		await whenQuiet(server); // let abandoned requests land: they count against the bound
 		const pages = exportRequests().map((request) => Number(request.query.page));
 		expect(Math.max(...pages)).toBeGreaterThanOrEqual(7);
 		expect(pages.length).toBeLessThanOrEqual(8 + 3);
@@ -98,6 +94,7 @@ describe('JSON export', () => {
 		const result = await runExport(server, { datasetId: 'engage', returnAll: false, limit: 95, pageSize: 40 });
 
 		expect(result.items.map((item) => item.json)).toEqual(expectedAccounts(ENGAGE).slice(0, 95));
+		await whenQuiet(server); // a useless request the export started and aborted may still land
 		expect(exportRequests()).toHaveLength(3);
 	});
 
@@ -111,6 +108,7 @@ describe('JSON export', () => {
 		const all = expectedAccounts(ENGAGE);
 		expect(result.items.map((item) => item.json)).toEqual([...all.slice(0, 40), ...all.slice(240)]);
 		// Page 6 holds the last 10 records; a short page proves nothing, so page 7 (empty) ends it.
+		await whenQuiet(server);
 		expect(exportRequests().map((request) => request.query.page)).toEqual(['0', '6', '7']);
 	});
 

@@ -241,12 +241,12 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 	 * @param {{
 	 *   type: string, parameters: Record<string, unknown>, credentials: Record<string, Record<string, unknown>>,
 	 *   input?: Array<{ json: Record<string, unknown> }>, continueOnFail?: boolean, timezone?: string,
-	 *   onStart?: (cancel: () => void) => void,
+	 *   onStart?: (cancel: () => void) => void, typeVersion?: number,
 	 * }} options
 	 */
-	async function runNode({ type, parameters, continueOnFail, ...rest }) {
+	async function runNode({ type, parameters, continueOnFail, typeVersion = 1, ...rest }) {
 		const credentials = Object.fromEntries(Object.keys(rest.credentials).map((credentialType) => [credentialType, 'Test']));
-		return await runChain({ ...rest, nodes: [{ name: 'Export', type, typeVersion: 1, parameters, credentials, continueOnFail }] });
+		return await runChain({ ...rest, nodes: [{ name: 'Export', type, typeVersion, parameters, credentials, continueOnFail }] });
 	}
 
 	let pollers = 0;
@@ -261,15 +261,16 @@ function createEngine({ nodeClasses = [], credentialClasses = [], nodeTypes: ext
 	 * `pollBudgetMs` is what n8n 2.x tells a poll it may spend (`getPollBudgetMs`); `beforeCredentials`
 	 * runs inside each poll's credential read (a stand-in for an n8n that hangs there).
 	 * @param {{ type: string, parameters: Record<string, unknown>, credentials: Record<string, Record<string, unknown>>,
-	 *   durable?: boolean, timezone?: string, pollBudgetMs?: number, beforeCredentials?: () => Promise<void> }} options
+	 *   durable?: boolean, timezone?: string, pollBudgetMs?: number, beforeCredentials?: () => Promise<void>,
+	 *   typeVersion?: number }} options
 	 */
-	function createPoller({ type, parameters, credentials, durable = false, timezone = 'UTC', pollBudgetMs, beforeCredentials }) {
+	function createPoller({ type, parameters, credentials, durable = false, timezone = 'UTC', pollBudgetMs, beforeCredentials, typeVersion = 1 }) {
 		/** @type {import('n8n-workflow').INode} */
 		const node = {
 			id: 'trigger-0',
 			name: 'Evergage Trigger',
 			type,
-			typeVersion: 1,
+			typeVersion,
 			position: [0, 0],
 			parameters: { pollTimes: { item: [{ mode: 'everyMinute' }] }, ...parameters },
 			credentials: Object.fromEntries(Object.keys(credentials).map((t) => [t, { id: `${t}-1`, name: 'Test' }])),

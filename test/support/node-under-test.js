@@ -49,6 +49,7 @@ async function runExport(server, parameters, options = {}) {
 		continueOnFail: options.continueOnFail,
 		timezone: options.timezone,
 		onStart: options.onStart,
+		typeVersion: options.typeVersion,
 	});
 }
 
@@ -71,13 +72,35 @@ function createTrigger(server, parameters, options = {}) {
 		parameters,
 		credentials: options.credentials ?? credentialsFor(server),
 		durable: options.durable,
+		timezone: options.timezone,
+		typeVersion: options.typeVersion,
 		pollBudgetMs: options.pollBudgetMs,
 		beforeCredentials: options.beforeCredentials,
 	});
 }
 
+/**
+ * Waits until the stand-in has had no export request open and none arriving for `quietMs`, at most
+ * `maxMs` (a bounded wait on the server's own activity, where a fixed sleep guesses at the load).
+ * @param {import('./standin').Standin} server @returns {Promise<boolean>} false if it never went quiet
+ */
+async function whenQuiet(server, quietMs = 50, maxMs = 5000) {
+	const step = 10;
+	let last = server.stats.requests;
+	let quiet = 0;
+	for (let waited = 0; waited < maxMs; waited += step) {
+		if (quiet >= quietMs) return true;
+		await new Promise((resolve) => setTimeout(resolve, step));
+		const busy = server.inFlight > 0 || server.stats.requests !== last;
+		quiet = busy ? 0 : quiet + step;
+		last = server.stats.requests;
+	}
+	return false;
+}
+
 module.exports = {
 	engine,
+	whenQuiet,
 	TRIGGER_NODE_TYPE,
 	ACTION_NODE_TYPE,
 	runAction,

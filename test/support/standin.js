@@ -947,10 +947,10 @@ function defaultFaultBody(status) {
  * @typedef {{ index: number, method: string, path: string, datasetId: string | null, format: 'json' | 'csv' | null,
  *   entity: Entity | null,
  *   query: Record<string, string>, rawUrl: string, authOk: boolean, status: number | null, fault: Fault | null,
- *   inFlight: number | null, at: number }} RequestLogEntry
+ *   inFlight: number | null, at: number, answeredAt: number | null }} RequestLogEntry
  *   status: the status line sent (200 for reset/truncate/stall), null while in flight or if none was sent.
  *   inFlight: export requests open when this one arrived, itself included (null for other routes).
- *   at: when it arrived (Date.now()).
+ *   at: when it arrived (Date.now()). answeredAt: when its status line was sent, null if none was.
  *
  * @typedef {{ url: string, port: number, readonly stats: StandinStats, readonly requests: RequestLogEntry[], readonly inFlight: number,
  *   setFaults: (faults: FaultPlan | undefined) => void, resetStats: () => void,
@@ -1184,6 +1184,7 @@ async function startStandin(options = {}) {
   const countStatus = (entry, status) => {
     if (!entry) return;
     entry.status = status;
+    entry.answeredAt = Date.now();
     stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
   };
   /** @param {string} kind */
@@ -1367,6 +1368,7 @@ async function startStandin(options = {}) {
       fault: null,
       inFlight: null,
       at: Date.now(),
+      answeredAt: null,
     };
     if (route.kind === 'export') {
       // Open from arrival (the latency below included) until the answer is sent or the client leaves.
