@@ -1505,7 +1505,12 @@ async function startStandin(options = {}) {
     }
     return closing;
   };
-  const lifetimeTimer = setTimeout(() => { void close(); }, options.maxLifetimeMs ?? 10 * 60_000);
+  const lifetimeMs = options.maxLifetimeMs ?? 10 * 60_000;
+  const lifetimeTimer = setTimeout(() => {
+    // Said aloud: every request after this is refused, which a long test would otherwise take for the node's fault.
+    process.stderr.write(`standin: closed itself after its lifetime of ${lifetimeMs} ms (maxLifetimeMs)\n`);
+    void close();
+  }, lifetimeMs);
   lifetimeTimer.unref();
 
   return {
