@@ -1,4 +1,5 @@
 import type {
+	IAdditionalCredentialOptions,
 	IDataObject,
 	IHttpRequestOptions,
 	INodeExecutionData,
@@ -179,8 +180,11 @@ async function exportRecords(
 		helpers: {
 			value: {
 				...helpers,
-				httpRequestWithAuthentication: async (type: string, options: IHttpRequestOptions) =>
-					await helpers.httpRequestWithAuthentication.call(context, type, options),
+				httpRequestWithAuthentication: async (
+					type: string,
+					options: IHttpRequestOptions,
+					credential?: IAdditionalCredentialOptions,
+				) => await helpers.httpRequestWithAuthentication.call(context, type, options, credential),
 			},
 		},
 	}) as EvergageContext;

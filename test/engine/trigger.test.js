@@ -6,6 +6,7 @@
  */
 const { trackingLimits } = require('../../nodes/shared/changes');
 const { retryTiming } = require('../../nodes/shared/transport');
+const { TestCredentialsHelper } = require('../support/engine');
 const { accountAt, segmentsOf } = require('../support/standin');
 const { createTrigger, startStandin } = require('../support/node-under-test');
 
@@ -340,5 +341,23 @@ describe('what n8n stores', () => {
 		const [first, second] = await Promise.all([trigger.poll(), trigger.poll()]);
 		expect([first, second]).toEqual([{ items: null, error: undefined }, { items: null, error: undefined }]);
 		expect(requests()).toBe(2 * oneExport);
+	});
+});
+
+describe('requests', () => {
+	test('a poll resolves its credential once, not once per request, as the export nodes do', async () => {
+		serve('one-credential', accounts(40));
+		const lookUps = jest.spyOn(TestCredentialsHelper.prototype, 'getDecrypted');
+		try {
+			const trigger = createTrigger(server, { datasetId: 'one-credential', events: ['entered'] });
+
+			expect(await trigger.poll()).toEqual({ items: null, error: undefined });
+			// Pages of 7 at most: several requests, each with the key pair (none refused).
+			expect(server.stats.exportRequests).toBeGreaterThan(3);
+			expect(server.stats.byStatus['401'] ?? 0).toBe(0);
+			expect(lookUps).toHaveBeenCalledTimes(1);
+		} finally {
+			lookUps.mockRestore();
+		}
 	});
 });
