@@ -306,8 +306,9 @@ test('shrunk: a real drop of every record, then a return, across restarts withou
 	);
 });
 
-// Shrunk from the long run (seed 20261206, after the transport's refactor): every record leaves,
-// twice over, comes back, leaves again, and a poll meets an answer slower than its deadline.
+// Shrunk from a long run (seed 20261206) whose failures came from the stand-in closing itself at
+// the end of its lifetime, not from the node; kept as a case of its own: every record leaves, twice
+// over, comes back, leaves again, and a poll meets an answer slower than its deadline.
 test('shrunk: mass drops and a return without durable cursors, then an answer slower than the deadline', async () => {
 	const drop = { kind: 'massRemove', keep: 0, seed: 0 };
 	await runSequence(
