@@ -22,6 +22,19 @@ const NOUNS: Record<ExportEntity, { one: string; many: string; title: string; se
 	users: { one: 'user', many: 'users', title: 'Users', segment: 'Frequent Visitors' },
 };
 
+/** Dataset ID, as every node of the package asks for it; `description` says what the node does there. */
+export function datasetField(description: string): INodeProperties {
+	return {
+		displayName: 'Dataset ID',
+		name: 'datasetId',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'e.g. engage',
+		description,
+	};
+}
+
 export function exportFields(entity: ExportEntity): INodeProperties[] {
 	const { one, many, title, segment } = NOUNS[entity];
 	return [
@@ -41,15 +54,7 @@ export function exportFields(entity: ExportEntity): INodeProperties[] {
 			],
 			default: 'export',
 		},
-		{
-			displayName: 'Dataset ID',
-			name: 'datasetId',
-			type: 'string',
-			default: '',
-			required: true,
-			placeholder: 'e.g. engage',
-			description: 'The name or identifier of the Personalization dataset to export from',
-		},
+		datasetField('The name or identifier of the Personalization dataset to export from'),
 		{
 			displayName: 'Format',
 			name: 'format',

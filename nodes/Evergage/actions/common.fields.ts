@@ -2,18 +2,6 @@ import type { INodeProperties } from 'n8n-workflow';
 
 /** Fields every operation of the Evergage node shows. */
 
-export function datasetField(description: string): INodeProperties {
-	return {
-		displayName: 'Dataset ID',
-		name: 'datasetId',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'e.g. engage',
-		description,
-	};
-}
-
 const requestOptions: INodeProperties[] = [
 	{
 		displayName: 'Retries',

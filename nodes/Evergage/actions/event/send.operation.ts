@@ -10,7 +10,8 @@ import { invalidFor, readActionSettings } from '../../../shared/actions';
 import { buildEvent } from '../../../shared/event';
 import { sendEvents } from '../../../shared/eventSend';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from '../../../shared/query';
-import { actionOptions, datasetField } from '../common.fields';
+import { datasetField } from '../../../shared/fields';
+import { actionOptions } from '../common.fields';
 
 const attributeRows = (what: string, example: string): INodeProperties['options'] => [
 	{

@@ -8,7 +8,8 @@ import { updateDisplayOptions } from 'n8n-workflow';
 
 import { invalidFor, readActionSettings } from '../../../shared/actions';
 import { deleteUsers } from '../../../shared/deletion';
-import { actionOptions, datasetField } from '../common.fields';
+import { datasetField } from '../../../shared/fields';
+import { actionOptions } from '../common.fields';
 
 const properties: INodeProperties[] = [
 	{

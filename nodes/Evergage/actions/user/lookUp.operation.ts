@@ -9,7 +9,8 @@ import { updateDisplayOptions } from 'n8n-workflow';
 import { invalidFor, readActionSettings } from '../../../shared/actions';
 import { lookUpUsers } from '../../../shared/lookup';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from '../../../shared/query';
-import { actionOptions, datasetField } from '../common.fields';
+import { datasetField } from '../../../shared/fields';
+import { actionOptions } from '../common.fields';
 
 const properties: INodeProperties[] = [
 	datasetField('The name or identifier of the Personalization dataset the user is in'),
