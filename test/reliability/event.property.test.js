@@ -19,15 +19,12 @@ const fc = require('fast-check');
 const { credentialsFor, runAction, startStandin } = require('../support/node-under-test');
 const {
 	addCount,
+	auditedSuite,
 	auditText,
-	captureLogs,
 	fragmentForms,
 	fragmentHits,
-	fragmentHitsOfMany,
 	LONG,
 	masterSeed,
-	printFigures,
-	shrinkRetryTiming,
 } = require('./support');
 
 const SEED = masterSeed(20261206);
@@ -94,25 +91,7 @@ const figures = {
 	'slowest batch ms': 0,
 };
 
-let capture;
-let restoreTiming;
-const allForms = [];
-
-beforeAll(() => {
-	capture = captureLogs({ quiet: true });
-	restoreTiming = shrinkRetryTiming({ baseDelayMs: 2, maxDelayMs: 20 });
-});
-
-afterAll(async () => {
-	restoreTiming();
-	await capture.stop();
-	const logs = capture.lines.join('\n');
-	figures['log lines audited'] = capture.lines.length;
-	const hits = fragmentHitsOfMany(logs, allForms);
-	figures['fragment hits'] += hits.length;
-	printFigures('event-send-properties', figures);
-	expect(hits).toEqual([]);
-});
+const allForms = auditedSuite('event-send-properties', figures, { baseDelayMs: 2, maxDelayMs: 20 });
 
 /** One generated batch: the invariants, whatever the outcome. */
 async function checkBatch(b, keyPair) {

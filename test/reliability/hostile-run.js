@@ -7,7 +7,7 @@
  */
 const fc = require('fast-check');
 
-const { pageBodyLimit } = require('../../nodes/shared/pages');
+const { pageBodyLimit, walkBounds } = require('../../nodes/shared/pages');
 const { requestClock, requestDeadlineMs, retryTiming } = require('../../nodes/shared/transport');
 const { credentialsFor, runExport, startStandin } = require('../support/node-under-test');
 const { expectedOutcome, hostilePlan, mustSucceed } = require('../support/hostile');
@@ -242,4 +242,19 @@ async function checkRun(b, keyPair, { figures, allForms, boundMs, options = {} }
 }
 
 
-module.exports = { warmUp, BOUNDS, CLOCK, RETRY_TIMING, TIMEOUT_MS, RETRIES, behaviour, checkRun, credentials, newFigures, runBoundMs, sometimes, page };
+/** The walk's bounds and the request clock shortened for a hostile suite, after the engine warmed up. */
+function useHostileBounds() {
+	const savedBounds = { ...walkBounds };
+	const savedClock = { ...requestClock };
+	beforeAll(async () => {
+		await warmUp();
+		Object.assign(walkBounds, BOUNDS);
+		Object.assign(requestClock, CLOCK);
+	});
+	afterAll(() => {
+		Object.assign(walkBounds, savedBounds);
+		Object.assign(requestClock, savedClock);
+	});
+}
+
+module.exports = { useHostileBounds, warmUp, BOUNDS, CLOCK, RETRY_TIMING, TIMEOUT_MS, RETRIES, behaviour, checkRun, credentials, newFigures, runBoundMs, sometimes, page };

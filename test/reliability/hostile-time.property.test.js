@@ -14,10 +14,8 @@
  */
 const fc = require('fast-check');
 
-const { walkBounds } = require('../../nodes/shared/pages');
-const { requestClock } = require('../../nodes/shared/transport');
-const { BOUNDS, CLOCK, RETRY_TIMING, behaviour, checkRun, credentials, newFigures, page, runBoundMs, warmUp } = require('./hostile-run');
-const { addCount, captureLogs, fragmentHitsOfMany, LONG, masterSeed, printFigures, shrinkRetryTiming } = require('./support');
+const { RETRY_TIMING, behaviour, checkRun, credentials, newFigures, page, runBoundMs, useHostileBounds } = require('./hostile-run');
+const { addCount, auditedSuite, LONG, masterSeed } = require('./support');
 
 const SEED = masterSeed(20261206);
 const RUNS = LONG ? 300 : 25;
@@ -42,31 +40,8 @@ const timed = fc
 	.map(({ b, tempo: t, pad, exportDeadline }) => ({ b: { ...b, tempo: t, pad }, exportDeadline }));
 
 const figures = { ...newFigures(SEED), 'runs by tempo': {}, 'runs by export deadline (s)': {} };
-const savedBounds = { ...walkBounds };
-const savedClock = { ...requestClock };
-const allForms = [];
-let capture;
-let restoreTiming;
-
-beforeAll(async () => {
-	await warmUp();
-	capture = captureLogs({ quiet: true });
-	restoreTiming = shrinkRetryTiming(RETRY_TIMING);
-	Object.assign(walkBounds, BOUNDS);
-	Object.assign(requestClock, CLOCK);
-});
-
-afterAll(async () => {
-	Object.assign(walkBounds, savedBounds);
-	Object.assign(requestClock, savedClock);
-	restoreTiming();
-	await capture.stop();
-	figures['log lines audited'] = capture.lines.length;
-	const hits = fragmentHitsOfMany(capture.lines.join('\n'), allForms);
-	figures['fragment hits'] += hits.length;
-	printFigures('hostile-service-properties-over-time', figures);
-	expect(hits).toEqual([]);
-});
+useHostileBounds();
+const allForms = auditedSuite('hostile-service-properties-over-time', figures, RETRY_TIMING);
 
 test(`hostile tempos: ${RUNS} generated behaviours end within their computed bound and keep every invariant (seed ${SEED})`, async () => {
 	await fc.assert(

@@ -15,10 +15,8 @@
  */
 const fc = require('fast-check');
 
-const { walkBounds } = require('../../nodes/shared/pages');
-const { requestClock } = require('../../nodes/shared/transport');
-const { BOUNDS, CLOCK, RETRY_TIMING, behaviour, checkRun, credentials, newFigures, runBoundMs, warmUp } = require('./hostile-run');
-const { captureLogs, fragmentHitsOfMany, LONG, masterSeed, printFigures, shrinkRetryTiming } = require('./support');
+const { RETRY_TIMING, behaviour, checkRun, credentials, newFigures, runBoundMs, useHostileBounds } = require('./hostile-run');
+const { auditedSuite, LONG, masterSeed } = require('./support');
 
 const SEED = masterSeed(20261130);
 const RUNS = LONG ? 500 : 50;
@@ -26,32 +24,8 @@ const RUNS = LONG ? 500 : 50;
 const RUN_BOUND_MS = 15_000;
 const figures = newFigures(SEED);
 
-let capture;
-let restoreTiming;
-const savedBounds = { ...walkBounds };
-const savedClock = { ...requestClock };
-const allForms = [];
-
-beforeAll(async () => {
-	await warmUp();
-	capture = captureLogs({ quiet: true });
-	restoreTiming = shrinkRetryTiming(RETRY_TIMING);
-	Object.assign(walkBounds, BOUNDS);
-	Object.assign(requestClock, CLOCK);
-});
-
-afterAll(async () => {
-	Object.assign(walkBounds, savedBounds);
-	Object.assign(requestClock, savedClock);
-	restoreTiming();
-	await capture.stop();
-	const logs = capture.lines.join('\n');
-	figures['log lines audited'] = capture.lines.length;
-	const hits = fragmentHitsOfMany(logs, allForms);
-	figures['fragment hits'] += hits.length;
-	printFigures('hostile-service-properties', figures);
-	expect(hits).toEqual([]);
-});
+useHostileBounds();
+const allForms = auditedSuite('hostile-service-properties', figures, RETRY_TIMING);
 
 test(`hostile services: ${RUNS} generated behaviours end, leak nothing, output plain objects or a clear error (seed ${SEED})`, async () => {
 	await fc.assert(

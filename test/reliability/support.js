@@ -351,6 +351,37 @@ function secretHits(text, forms) {
 // Figures
 
 /** Prints a suite's figures and, with EVERGAGE_RESULTS_DIR set, writes them as JSON there. */
+/**
+ * For a property suite: every log line is captured while it runs and retries are shortened to
+ * `timing`; afterwards the lines are audited for fragments of every key pair the runs pushed to the
+ * returned list, and the suite's figures are printed under `label`.
+ * @param {string} label
+ * @param {Record<string, any>} figures
+ * @param {{ baseDelayMs: number, maxDelayMs: number }} timing
+ */
+function auditedSuite(label, figures, timing) {
+	/** @type {any[]} */
+	const allForms = [];
+	/** @type {ReturnType<typeof captureLogs>} */
+	let capture;
+	/** @type {() => void} */
+	let restoreTiming;
+	beforeAll(() => {
+		capture = captureLogs({ quiet: true });
+		restoreTiming = shrinkRetryTiming(timing);
+	});
+	afterAll(async () => {
+		restoreTiming();
+		await capture.stop();
+		figures['log lines audited'] = capture.lines.length;
+		const hits = fragmentHitsOfMany(capture.lines.join('\n'), allForms);
+		figures['fragment hits'] += hits.length;
+		printFigures(label, figures);
+		expect(hits).toEqual([]);
+	});
+	return allForms;
+}
+
 function printFigures(suite, figures) {
 	const lines = [`==== reliability figures: ${suite}${LONG ? ' (long)' : ''} ====`];
 	for (const [key, value] of Object.entries(figures)) {
@@ -370,6 +401,7 @@ function addCount(target, key, by = 1) {
 }
 
 module.exports = {
+	auditedSuite,
 	datasetFor,
 	LONG,
 	masterSeed,
